@@ -1,0 +1,3 @@
+from pulse.cli import app
+
+app(prog_name="pulse")

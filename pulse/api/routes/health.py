@@ -1,0 +1,58 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aiomqtt
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+router = APIRouter(tags=["health"])
+
+_PROBE_TIMEOUT = 3.0
+
+
+class Liveness(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str  # "ok" | "degraded"
+    checks: dict[str, str]
+
+
+@router.get("/healthz", response_model=Liveness)
+async def healthz() -> Liveness:
+    """The process is alive and serving requests."""
+    return Liveness(status="ok")
+
+
+async def _check_database(request: Request) -> str:
+    try:
+        async with request.app.state.pool.acquire(timeout=_PROBE_TIMEOUT) as conn:
+            await conn.fetchval("SELECT 1", timeout=_PROBE_TIMEOUT)
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+async def _check_broker(request: Request) -> str:
+    host, port = request.app.state.settings.mqtt_host_port
+    try:
+        async with asyncio.timeout(_PROBE_TIMEOUT), aiomqtt.Client(host, port, timeout=_PROBE_TIMEOUT):
+            pass
+    except Exception as exc:
+        return f"unreachable: {type(exc).__name__}"
+    return "ok"
+
+
+@router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
+async def readyz(request: Request):
+    """The database and the MQTT broker answer. 503 with the failing check otherwise."""
+    db, broker = await asyncio.gather(_check_database(request), _check_broker(request))
+    checks = {"database": db, "broker": broker}
+    ready = all(v == "ok" for v in checks.values())
+    body = Readiness(status="ok" if ready else "degraded", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

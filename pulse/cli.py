@@ -1,0 +1,141 @@
+"""The `pulse` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from contextlib import AsyncExitStack
+from typing import Annotated
+
+import typer
+
+from pulse import __version__
+from pulse.config import Settings, SettingsError, load_settings
+from pulse.embedded import EmbeddedError
+from pulse.log import configure_logging
+from pulse.runtime import MissingSetting, banner, run_named, run_services, run_until_stopped, start_platform
+from pulse.services import SERVICES
+
+app = typer.Typer(
+    help="Pulse: multi-tenant IoT fleet operations. Configuration comes from PULSE_* environment "
+    "variables (or a .env file); see README.md.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        typer.echo(f"pulse: {exc}", err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings)
+    return settings
+
+
+def _run(main) -> None:
+    """Run a coroutine; turn start-up failures into one clear line and exit code 1."""
+    try:
+        asyncio.run(run_until_stopped(main))
+    except (MissingSetting, EmbeddedError, RuntimeError, OSError) as exc:
+        typer.echo(f"pulse: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def up(
+    demo: Annotated[bool, typer.Option(help="Create the demo tenant and users on first start.")] = True,
+) -> None:
+    """Run the whole platform in one process, with zero setup.
+
+    Without PULSE_DATABASE_URL an embedded PostgreSQL is started under PULSE_DATA_DIR (data kept across
+    restarts); without PULSE_MQTT_URL an MQTT broker is started on loopback (Mosquitto if installed,
+    else the built-in amqtt broker). Migrates, seeds the demo tenant, runs every service.
+    """
+    settings = _settings()
+
+    async def main() -> None:
+        async with AsyncExitStack() as stack:
+            platform = await start_platform(settings, stack)
+            extra: list[str] = []
+            if demo:
+                extra = await _seed_demo(platform.settings)
+            print(banner(platform, extra), flush=True)
+            await run_services(platform.settings, list(SERVICES))
+
+    _run(main)
+
+
+async def _seed_demo(settings: Settings) -> list[str]:
+    from pulse.db.pool import create_pool
+    from pulse.demo import DEMO_TENANT, credentials_file, seed_demo
+
+    pool = await create_pool(settings, min_size=0, max_size=1)
+    try:
+        created = await seed_demo(pool, settings.data_dir)
+    finally:
+        await pool.close()
+    path = credentials_file(settings.data_dir)
+    if not created:
+        return [f"Demo       tenant {DEMO_TENANT!r}; credentials in {path}"]
+    lines = [f"Demo       tenant {DEMO_TENANT!r} created; these passwords are shown once (also in {path}):"]
+    lines += [f"             {c.username:<12} {c.password:<18} {','.join(c.roles)}" for c in created]
+    return lines
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (idempotent).
+
+    Uses PULSE_DATABASE_URL, or the embedded database under PULSE_DATA_DIR when it is unset.
+    """
+    settings = _settings()
+
+    async def main() -> None:
+        from pulse.db.migrate import migrate_dsn
+        from pulse.embedded import EmbeddedPostgres
+
+        async with AsyncExitStack() as stack:
+            dsn = settings.database_url
+            if not dsn:
+                pg = EmbeddedPostgres(settings.data_dir)
+                await pg.start()
+                stack.push_async_callback(pg.stop)
+                dsn = await pg.ensure_database("pulse")
+            applied = await migrate_dsn(dsn)
+        typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
+
+    _run(main)
+
+
+def _complete_service(incomplete: str) -> list[str]:
+    return [name for name in SERVICES if name.startswith(incomplete)]
+
+
+@app.command(
+    epilog="Services: " + "; ".join(f"{name} ({desc})" for name, (_, desc) in SERVICES.items()),
+)
+def run(
+    services: Annotated[
+        list[str], typer.Argument(help="Service names to run.", autocompletion=_complete_service)
+    ],
+) -> None:
+    """Run one or more services in this process against external PostgreSQL and MQTT.
+
+    Needs PULSE_DATABASE_URL and PULSE_MQTT_URL. Run several copies on several machines to scale out:
+    they coordinate only through PostgreSQL and the broker.
+    """
+    unknown = [s for s in services if s not in SERVICES]
+    if unknown:
+        typer.echo(f"pulse: unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    _run(lambda: run_named(settings, list(dict.fromkeys(services))))
+
+
+@app.command()
+def version() -> None:
+    """Print the Pulse version."""
+    typer.echo(f"pulse {__version__} (Python {sys.version.split()[0]})")

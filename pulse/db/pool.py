@@ -1,0 +1,38 @@
+"""asyncpg pools. JSON and JSONB always come back as Python objects (never as `str`)."""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+
+from pulse.config import Settings
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(typename, schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+
+
+async def create_pool(settings: Settings, *, dsn: str | None = None, **overrides: object) -> asyncpg.Pool:
+    """A pool for `settings.database_url` (or `dsn`).
+
+    No session state is ever set on these connections (roles and tenant ids are `SET LOCAL` inside
+    transactions), so the pool works through PgBouncer in transaction mode; there, also set
+    PULSE_DB_STATEMENT_CACHE=false because prepared statements do not survive a server switch.
+    """
+    target = dsn or settings.database_url
+    if not target:
+        raise ValueError(
+            "no database URL: set PULSE_DATABASE_URL or use `pulse up` for the embedded database"
+        )
+    options: dict[str, object] = {
+        "min_size": settings.db_pool_min,
+        "max_size": settings.db_pool_max,
+        "command_timeout": settings.db_command_timeout,
+        "init": init_connection,
+    }
+    if not settings.db_statement_cache:
+        options["statement_cache_size"] = 0
+    options.update(overrides)
+    return await asyncpg.create_pool(target, **options)

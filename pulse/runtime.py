@@ -1,0 +1,133 @@
+"""Running services: `pulse up` (everything, zero setup) and `pulse run NAME ...` (some, external servers).
+
+Both install SIGINT/SIGTERM handlers that cancel the main task; every resource is released by
+`finally`/exit-stack code on the way out, so a stop never leaves a postgres or mosquitto behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+
+from pulse import __version__
+from pulse.config import Settings
+from pulse.db.migrate import migrate_dsn
+from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
+from pulse.log import get_logger
+from pulse.services import SERVICES, load_service
+
+log = get_logger("pulse.runtime")
+
+
+class MissingSetting(Exception):
+    """`pulse run` needs a server that only `pulse up` can start itself."""
+
+
+async def run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
+    """Run `main`; SIGINT/SIGTERM cancel it, which unwinds every `finally` in order."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    stopping = False
+
+    def stop() -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            print("\nStopping Pulse…", flush=True)
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop)
+    try:
+        await main()
+    except asyncio.CancelledError:
+        if not stopping:
+            raise
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+async def run_services(settings: Settings, names: Sequence[str]) -> None:
+    """Run services as tasks until one of them fails (which stops the rest) or we are cancelled."""
+    tasks = {asyncio.create_task(load_service(n)(settings), name=n): n for n in names}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for finished in done:
+            error = finished.exception()
+            if error is not None:
+                raise RuntimeError(f"service {tasks[finished]!r} failed: {error}") from error
+            raise RuntimeError(f"service {tasks[finished]!r} stopped unexpectedly")
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def run_named(settings: Settings, names: Sequence[str]) -> None:
+    if not settings.database_url:
+        raise MissingSetting("PULSE_DATABASE_URL is not set (only `pulse up` starts an embedded database)")
+    if not settings.mqtt_url:
+        raise MissingSetting("PULSE_MQTT_URL is not set (only `pulse up` starts an embedded broker)")
+    await migrate_dsn(settings.database_url)
+    log.info("starting services", services=list(names), version=__version__)
+    await run_services(settings, names)
+
+
+@dataclass
+class Platform:
+    """What `pulse up` started, for the banner."""
+
+    settings: Settings
+    database: str
+    broker: str
+    notes: list[str] = field(default_factory=list)
+
+
+async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
+    """Start (or connect to) the database and broker and bring the schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if settings.database_url:
+        database = "external PostgreSQL (PULSE_DATABASE_URL)"
+    else:
+        pg = EmbeddedPostgres(settings.data_dir)
+        await pg.start()
+        stack.push_async_callback(pg.stop)
+        settings = settings.model_copy(update={"database_url": await pg.ensure_database("pulse")})
+        database = f"embedded PostgreSQL at 127.0.0.1:{pg.port} (data in {pg.pgdata})"
+    if settings.mqtt_url:
+        broker = f"external broker at {settings.mqtt_url}"
+    else:
+        embedded = EmbeddedBroker(settings.data_dir / "broker", port=settings.embedded_mqtt_port)
+        await embedded.start()
+        stack.push_async_callback(embedded.stop)
+        settings = settings.model_copy(update={"mqtt_url": embedded.url})
+        broker = f"embedded {embedded.kind} at {embedded.url}"
+        if embedded.port != settings.embedded_mqtt_port:
+            broker += f" (port {settings.embedded_mqtt_port} was taken)"
+    applied = await migrate_dsn(settings.database_url)
+    platform = Platform(settings=settings, database=database, broker=broker)
+    if applied:
+        platform.notes.append(f"applied {len(applied)} migration(s)")
+    return platform
+
+
+def banner(platform: Platform, extra: Sequence[str] = ()) -> str:
+    s = platform.settings
+    base = f"http://{s.http_host}:{s.http_port}"
+    lines = [
+        f"Pulse {__version__} is running",
+        f"  API        {base}",
+        f"  API docs   {base}/docs",
+        f"  Health     {base}/healthz   {base}/readyz",
+        f"  Database   {platform.database}",
+        f"  MQTT       {platform.broker}",
+        f"  Services   {', '.join(SERVICES)}",
+        *[f"  {line}" for line in [*platform.notes, *extra]],
+        "Press Ctrl-C to stop.",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,20 @@
+"""The services Pulse is made of. Each is a module with `async def run(settings)`; `pulse up` runs them
+all as tasks of one process, `pulse run NAME` runs some on their own. Modules are imported on demand so
+the CLI starts fast and one service's dependencies never load in another's process."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable
+
+from pulse.config import Settings
+
+SERVICES: dict[str, tuple[str, str]] = {
+    "api": ("pulse.api.service", "the HTTP API, its OpenAPI docs and the health probes"),
+    "ops": ("pulse.ops.service", "housekeeping: telemetry partitions and retention"),
+}
+
+
+def load_service(name: str) -> Callable[[Settings], Awaitable[None]]:
+    module, _ = SERVICES[name]
+    return importlib.import_module(module).run
