@@ -48,7 +48,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Could a server listen on `port`? (SO_REUSEADDR as servers set it, so TIME_WAIT does not count.)"""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -278,6 +280,7 @@ class EmbeddedBroker:
 
     data_dir: Path
     port: int = 1883
+    prefer_mosquitto: bool = True
     kind: str = ""
     process: subprocess.Popen | None = None
     _amqtt: object | None = None
@@ -297,7 +300,7 @@ class EmbeddedBroker:
         mosquitto = shutil.which("mosquitto") or next(
             (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
         )
-        if mosquitto:
+        if mosquitto and self.prefer_mosquitto:
             await self._start_mosquitto(mosquitto)
         else:
             await self._start_amqtt()
