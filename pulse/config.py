@@ -9,10 +9,11 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class LogFormat(StrEnum):
@@ -68,6 +69,92 @@ class Settings(BaseSettings):
     partition_days_ahead: int = Field(default=3, ge=1, le=60)
     partition_interval_seconds: float = Field(default=3600.0, gt=0)
 
+    # Identity and API (pulse/identity, pulse/api). README "Configuration" lists each with its default.
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL clients reach the API at; the built-in issuer's `iss`. Unset: http://HOST:PORT.",
+    )
+    builtin_issuer: bool = Field(default=True, description="Serve and accept the built-in OIDC issuer.")
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="An external OIDC issuer (e.g. Keycloak realm URL) whose tokens are accepted.",
+    )
+    oidc_audience: str = Field(
+        default="pulse-api", min_length=1, description="Required `aud` of access tokens."
+    )
+    oidc_jwks_ttl_seconds: float = Field(
+        default=300.0, gt=0, description="How long a fetched JWKS is trusted."
+    )
+    oidc_redirect_uris: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Extra redirect URIs of the console client (comma-separated); loopback is always allowed.",
+    )
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
+    refresh_token_ttl_seconds: int = Field(default=43200, ge=300, le=90 * 86400)
+    signing_key_secret: SecretStr | None = Field(
+        default=None, description="Passphrase that encrypts the issuer's private keys in the database."
+    )
+    login_max_failures_per_user: int = Field(default=5, ge=1, le=1000)
+    login_max_failures_per_ip: int = Field(default=30, ge=1, le=100000)
+    login_window_seconds: int = Field(default=900, ge=10, le=86400)
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Origins allowed by CORS (comma-separated). Empty: CORS closed."
+    )
+    max_request_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="Largest request body.")
+
+    mqtt_version: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT protocol for Pulse's own clients (3.1.1 for brokers without v5)."
+    )
+
+    # --- ingest (MQTT and HTTP) ---
+    ingest_topic: str = "tenant/+/device/+/+"
+    ingest_shared_group: str = Field(
+        default="pulse-ingest",
+        description="MQTT shared-subscription group so ingest copies split the load; empty = no sharing.",
+    )
+    ingest_qos: int = Field(default=1, ge=0, le=1)
+    ingest_client_id: str = Field(
+        default="",
+        description="MQTT client id of this ingest copy (unique per copy); empty = pulse-ingest-<host>.",
+    )
+    ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
+    ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_max_inflight: int = Field(
+        default=20_000, ge=10, description="Messages received but not yet committed; beyond it, backpressure."
+    )
+    ingest_auth_cache_ttl: float = Field(
+        default=30.0, ge=0, description="Seconds a device's credentials are cached."
+    )
+    ingest_auth_cache_size: int = Field(default=100_000, ge=1)
+    ingest_max_clock_skew: float = Field(
+        default=300.0, ge=0, description="Seconds a `ts` may lie in the future."
+    )
+    ingest_max_metric_keys: int = Field(default=256, ge=1)
+    ingest_max_depth: int = Field(default=4, ge=1, le=32)
+    ingest_quarantine_per_device_minute: int = Field(default=20, ge=0)
+    ingest_settings_poll_seconds: float = Field(default=5.0, gt=0)
+    ingest_http_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds an HTTP ingest waits for its commit."
+    )
+    ingest_http_global_limit: int = Field(
+        default=10_000, ge=1, description="HTTP ingest requests per second, all clients."
+    )
+    ingest_http_ip_limit: int = Field(
+        default=200, ge=1, description="Requests per second per client IP (known devices)."
+    )
+    ingest_http_unknown_ip_limit: int = Field(
+        default=10, ge=1, description="Requests per minute per IP for unknown devices."
+    )
+    ingest_http_device_limit: int = Field(
+        default=5, ge=1, description="Requests per second per device (single endpoint)."
+    )
+    ingest_trust_forwarded_for: bool = Field(
+        default=False, description="Take the client IP from X-Forwarded-For (only behind a trusted proxy)."
+    )
+
+    # --- provisioning admin API ---
+    activation_ttl_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -91,6 +178,42 @@ class Settings(BaseSettings):
         except ValueError as exc:
             raise ValueError(f"bad port: {exc}") from None
         return value
+
+    @field_validator("admin_key")
+    @classmethod
+    def _check_admin_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        if len(secret) < 16 or secret in {"change-me-now", "changeme", "admin"}:
+            raise ValueError("must be at least 16 characters and not a placeholder")
+        return value
+
+    @field_validator("oidc_redirect_uris", "cors_origins", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("public_url", "oidc_issuer")
+    @classmethod
+    def _check_http_url(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s):// URL")
+        return value.rstrip("/")
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the API: PULSE_PUBLIC_URL, else the listening address."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::", "") else self.http_host  # noqa: S104
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.http_port}"
 
     @property
     def mqtt_host_port(self) -> tuple[str, int]:

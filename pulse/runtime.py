@@ -105,7 +105,11 @@ async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
         embedded = EmbeddedBroker(settings.data_dir / "broker", port=settings.embedded_mqtt_port)
         await embedded.start()
         stack.push_async_callback(embedded.stop)
-        settings = settings.model_copy(update={"mqtt_url": embedded.url})
+        update: dict[str, object] = {"mqtt_url": embedded.url}
+        if not embedded.supports_shared_subscriptions:
+            # amqtt speaks MQTT 3.1.1 only and ignores $share/ subscriptions.
+            update.update(mqtt_version="3.1.1", ingest_shared_group="")
+        settings = settings.model_copy(update=update)
         broker = f"embedded {embedded.kind} at {embedded.url}"
         if embedded.port != settings.embedded_mqtt_port:
             broker += f" (port {settings.embedded_mqtt_port} was taken)"

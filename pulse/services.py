@@ -11,6 +11,10 @@ from pulse.config import Settings
 
 SERVICES: dict[str, tuple[str, str]] = {
     "api": ("pulse.api.service", "the HTTP API, its OpenAPI docs and the health probes"),
+    "ingest": (
+        "pulse.ingest.service",
+        "MQTT telemetry intake: validate, quarantine, batch-write to PostgreSQL",
+    ),
     "ops": ("pulse.ops.service", "housekeeping: telemetry partitions and retention"),
 }
 

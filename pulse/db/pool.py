@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
-import json
-
 import asyncpg
+import orjson
 
 from pulse.config import Settings
 
+_JSONB_VERSION = b"\x01"
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return _JSONB_VERSION + orjson.dumps(value)
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return orjson.loads(data[1:])
+
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    for typename in ("json", "jsonb"):
-        await conn.set_type_codec(typename, schema="pg_catalog", encoder=json.dumps, decoder=json.loads)
+    # Binary codecs: they also serve binary COPY, which telemetry ingest depends on.
+    await conn.set_type_codec(
+        "jsonb", schema="pg_catalog", encoder=_encode_jsonb, decoder=_decode_jsonb, format="binary"
+    )
+    await conn.set_type_codec(
+        "json", schema="pg_catalog", encoder=orjson.dumps, decoder=orjson.loads, format="binary"
+    )
 
 
 async def create_pool(settings: Settings, *, dsn: str | None = None, **overrides: object) -> asyncpg.Pool:

@@ -1,0 +1,245 @@
+"""Validation of device messages, shared by MQTT and HTTP, in the reference's order (§2.1).
+
+`Ingestor.submit` takes a chunk of messages, does every check that needs only the message, loads the
+credentials of all not-yet-cached devices in one query, finishes the checks and hands each message to
+the batch writer — as a telemetry row or as a quarantine row. It never drops a message: even an
+over-the-cap rejection is counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from pulse.config import Settings
+from pulse.ingest.auth_cache import MISSING, DeviceAuth, DeviceAuthCache
+from pulse.ingest.envelope import MSG_TYPE, TOPIC_SEGMENT, Envelope, EnvelopeError, parse_envelope
+from pulse.ingest.limits import IngestLimits, LimitsWatcher
+from pulse.ingest.rate_limit import TokenBuckets
+from pulse.ingest.reasons import Reason
+from pulse.ingest.writer import BatchWriter, Done, QuarantineRow, TelemetryRow, is_transient
+from pulse.log import get_logger
+from pulse.provisioning.tokens import secret_matches
+
+log = get_logger("pulse.ingest")
+
+HTTP_MSG_TYPES = frozenset({"telemetry", "heartbeat"})
+_PREVIEW_CHARS = 2048
+_TOKEN_IN_TEXT = re.compile(r'("provision_token"\s*:\s*")[^"]*(")')
+_REDACTED = "[redacted]"
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One message as received. `token` is the HTTP header (it wins over the body's token)."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    done: Done | None = None
+    token: str | None = None
+    http: bool = False
+
+
+@dataclass(slots=True)
+class _Checked:
+    message: Inbound
+    tenant_id: str
+    device_id: str
+    msg_type: str
+    envelope: Envelope
+
+
+class Ingestor:
+    def __init__(
+        self, settings: Settings, writer: BatchWriter, cache: DeviceAuthCache, limits: LimitsWatcher
+    ) -> None:
+        self._settings = settings
+        self.writer = writer
+        self.cache = cache
+        self.limits = limits
+        self._device_buckets = TokenBuckets()
+        self._tenant_buckets = TokenBuckets()
+        self._quarantine_minute: datetime | None = None
+        self._quarantined: Counter[tuple[str, str]] = Counter()
+        self.counts: Counter[str] = Counter()  # "accepted" or a Reason value
+
+    async def submit(self, messages: list[Inbound]) -> None:
+        limits = self.limits.current
+        now = datetime.now(UTC)
+        checked: list[_Checked] = []
+        for message in messages:
+            result = self._check_message(message, limits, now)
+            if isinstance(result, _Checked):
+                checked.append(result)
+        await self._load_credentials({(c.tenant_id, c.device_id) for c in checked})
+        for c in checked:
+            auth = self.cache.lookup((c.tenant_id, c.device_id))
+            reason = _check_credentials(c, auth if auth is not MISSING else None)
+            if reason is not None:
+                self._reject(c.message, reason, c.tenant_id, c.device_id, c.msg_type, c.envelope)
+                continue
+            env = c.envelope
+            self.counts["accepted"] += 1
+            self.writer.add(
+                TelemetryRow(
+                    time=env.ts or c.message.received_at,
+                    tenant_id=c.tenant_id,
+                    device_id=c.device_id,
+                    site_id=env.site_id or "",
+                    msg_type=c.msg_type,
+                    seq=env.seq,
+                    metrics=env.metrics,
+                    received_at=c.message.received_at,
+                    topic=c.message.topic,
+                    location=env.location,
+                ),
+                c.message.done,
+            )
+
+    def _check_message(self, message: Inbound, limits: IngestLimits, now: datetime) -> _Checked | None:
+        """Checks 1-6 of §2.1 (plus JSON and envelope rules); rejects and returns None on failure."""
+        if len(message.payload) > limits.max_payload_bytes:
+            self._reject(message, Reason.PAYLOAD_TOO_LARGE)
+            return None
+        parts = message.topic.split("/")
+        if (
+            len(parts) != 5
+            or parts[0] != "tenant"
+            or parts[2] != "device"
+            or not TOPIC_SEGMENT.match(parts[1])
+            or not TOPIC_SEGMENT.match(parts[3])
+            or not MSG_TYPE.match(parts[4])
+        ):
+            self._reject(message, Reason.BAD_TOPIC_FORMAT)
+            return None
+        tenant_id, device_id, msg_type = parts[1], parts[3], parts[4]
+        if message.http and msg_type not in HTTP_MSG_TYPES:
+            self._reject(message, Reason.INVALID_MSG_TYPE, tenant_id, device_id, msg_type)
+            return None
+        if not self._device_buckets.allow(
+            (tenant_id, device_id), limits.device_rps, limits.device_burst
+        ) or not self._tenant_buckets.allow(tenant_id, limits.tenant_rps, limits.tenant_burst):
+            self._reject(message, Reason.RATE_LIMITED, tenant_id, device_id, msg_type)
+            return None
+        try:
+            envelope = parse_envelope(
+                message.payload,
+                max_keys=self._settings.ingest_max_metric_keys,
+                max_depth=self._settings.ingest_max_depth,
+            )
+            if envelope.ts is not None:
+                if envelope.ts > now + timedelta(seconds=self._settings.ingest_max_clock_skew):
+                    raise EnvelopeError("ts is in the future")
+                if envelope.ts < now - timedelta(days=limits.retention_days):
+                    raise EnvelopeError("ts is older than the retention period")
+        except EnvelopeError as exc:
+            reason = Reason.INVALID_JSON if exc.json_error else Reason.INVALID_ENVELOPE
+            self._reject(message, reason, tenant_id, device_id, msg_type, detail=str(exc))
+            return None
+        if envelope.tenant_id is not None and envelope.tenant_id != tenant_id:
+            self._reject(
+                message, Reason.TENANT_MISMATCH_TOPIC_VS_PAYLOAD, tenant_id, device_id, msg_type, envelope
+            )
+            return None
+        if not envelope.site_id:
+            self._reject(message, Reason.MISSING_SITE_ID, tenant_id, device_id, msg_type, envelope)
+            return None
+        return _Checked(message, tenant_id, device_id, msg_type, envelope)
+
+    async def _load_credentials(self, keys: set[tuple[str, str]]) -> None:
+        """Load what the cache lacks; while the database is away, wait (backpressure) rather than guess."""
+        missing = {k for k in keys if self.cache.lookup(k) is MISSING}
+        delay = 0.1
+        while missing:
+            try:
+                await self.cache.load(missing)
+                return
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+                if not is_transient(exc):
+                    raise
+                log.warning("device lookup failed; retrying", error=str(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _reject(
+        self,
+        message: Inbound,
+        reason: Reason,
+        tenant_id: str | None = None,
+        device_id: str | None = None,
+        msg_type: str | None = None,
+        envelope: Envelope | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self.counts[reason.value] += 1
+        minute = message.received_at.replace(second=0, microsecond=0)
+        if minute != self._quarantine_minute:
+            self._quarantine_minute, self._quarantined = minute, Counter()
+        budget_key = (tenant_id or "", device_id or "")
+        self._quarantined[budget_key] += 1
+        store = self._quarantined[budget_key] <= self._settings.ingest_quarantine_per_device_minute
+        self.writer.add(
+            QuarantineRow(
+                ingested_at=message.received_at,
+                topic=_clean_text(message.topic, 512),
+                reason=reason,
+                payload=_quarantine_payload(message.payload, envelope, detail) if store else {},
+                tenant_id=tenant_id,
+                device_id=device_id,
+                site_id=envelope.site_id if envelope is not None else None,
+                msg_type=msg_type,
+                event_ts=envelope.ts if envelope is not None else None,
+                store=store,
+            ),
+            message.done,
+        )
+
+
+def _check_credentials(c: _Checked, auth: DeviceAuth | None) -> Reason | None:
+    """Checks 6-10 of §2.1, against the registry."""
+    if auth is None:
+        return Reason.UNREGISTERED_DEVICE
+    if auth.tenant_status != "ACTIVE":
+        return Reason.TENANT_SUSPENDED
+    if auth.subscription_status == "SUSPENDED":
+        return Reason.SUBSCRIPTION_SUSPENDED
+    if auth.subscription_status == "EXPIRED":
+        return Reason.SUBSCRIPTION_EXPIRED
+    if auth.status != "ACTIVE":
+        return Reason.DEVICE_REVOKED
+    if auth.site_id != c.envelope.site_id:
+        return Reason.SITE_MISMATCH_REGISTRY_VS_PAYLOAD
+    if auth.token_hash is None:
+        return Reason.TOKEN_NOT_SET_IN_REGISTRY
+    token = c.message.token if c.message.token is not None else c.envelope.provision_token
+    if not token:
+        return Reason.TOKEN_MISSING
+    if not secret_matches(token, auth.token_hash):
+        return Reason.TOKEN_INVALID
+    return None
+
+
+def _clean_text(text: str, limit: int) -> str:
+    """Text columns refuse NUL; keep rows writable whatever a client sent."""
+    return text.replace("\x00", "\ufffd")[:limit]
+
+
+def _quarantine_payload(raw: bytes, envelope: Envelope | None, detail: str | None) -> dict:
+    """What an operator needs to see why a message was refused — never the device's token."""
+    if envelope is not None:
+        body = envelope.model_dump(mode="json", exclude_none=True)
+        if "provision_token" in body:
+            body["provision_token"] = _REDACTED
+        return body
+    text = raw[: _PREVIEW_CHARS * 4].decode("utf-8", errors="replace")
+    preview = _TOKEN_IN_TEXT.sub(rf"\g<1>{_REDACTED}\g<2>", _clean_text(text, _PREVIEW_CHARS))
+    payload: dict = {"raw": preview, "bytes": len(raw), "truncated": len(text) > _PREVIEW_CHARS}
+    if detail:
+        payload["detail"] = detail[:500]
+    return payload

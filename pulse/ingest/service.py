@@ -1,0 +1,90 @@
+"""The `ingest` service: MQTT messages → validation → batch writer → PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from pulse.config import Settings
+from pulse.db.pool import create_pool
+from pulse.ingest.auth_cache import DeviceAuthCache
+from pulse.ingest.limits import LimitsWatcher
+from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer
+from pulse.ingest.pipeline import Ingestor
+from pulse.ingest.writer import BatchWriter
+from pulse.log import get_logger
+
+log = get_logger("pulse.ingest")
+
+STATS_INTERVAL = 30.0
+
+
+def build_ingestor(settings: Settings, pool) -> Ingestor:
+    """The validation pipeline and its writer; the HTTP ingest routes build the same."""
+    writer = BatchWriter(
+        pool,
+        batch_size=settings.ingest_batch_size,
+        flush_interval=settings.ingest_flush_ms / 1000,
+        max_pending=settings.ingest_max_inflight,
+    )
+    cache = DeviceAuthCache(
+        pool, ttl=settings.ingest_auth_cache_ttl, max_size=settings.ingest_auth_cache_size
+    )
+    return Ingestor(settings, writer, cache, LimitsWatcher(pool, settings.ingest_settings_poll_seconds))
+
+
+async def wait_for_limits(ingestor: Ingestor) -> None:
+    """Read the live limits once before taking traffic; keep trying while the database starts."""
+    delay = 0.2
+    while True:
+        try:
+            await ingestor.limits.refresh()
+            return
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            log.warning("waiting for the database", error=str(exc))
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+async def log_stats(ingestor: Ingestor) -> None:
+    while True:
+        await asyncio.sleep(STATS_INTERVAL)
+        s = ingestor.writer.stats
+        log.info(
+            "ingest stats",
+            accepted=ingestor.counts["accepted"],
+            rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
+            rows_written=s.rows_written,
+            pending=ingestor.writer.pending,
+            last_flush_ms=round(s.last_flush_ms, 1),
+        )
+
+
+async def run(settings: Settings) -> None:
+    pool = await create_pool(settings, min_size=1, max_size=4)
+    ingestor = build_ingestor(settings, pool)
+    await wait_for_limits(ingestor)
+    inbox = Inbox(asyncio.get_running_loop(), settings.ingest_max_inflight)
+    consumer = MqttConsumer(settings, inbox)
+    background = [
+        asyncio.create_task(ingestor.writer.run(), name="ingest-writer"),
+        asyncio.create_task(ingestor.limits.run(), name="ingest-limits"),
+        asyncio.create_task(log_stats(ingestor), name="ingest-stats"),
+    ]
+    consumer.start()
+    try:
+        while True:
+            batch = await inbox.get(settings.ingest_batch_size)
+            await ingestor.submit(batch)
+            for task in background:
+                if task.done():  # a background task must never end; surface its error
+                    task.result()
+                    raise RuntimeError(f"{task.get_name()} stopped")
+    finally:
+        # Stop receiving first, then let the writer commit (and acknowledge) what it holds.
+        consumer.stop()
+        for task in background:
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*background, return_exceptions=True)
+        await pool.close()

@@ -1,0 +1,47 @@
+"""Fixtures for ingest tests: a tenant with a device, and a running ingest service."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+
+import pytest
+
+from pulse.ingest import service as ingest_service
+from tests.integration.ingest.helpers import Device, make_device, make_tenant, wait_consuming
+
+
+@pytest.fixture
+async def tenant(pool) -> str:
+    return await make_tenant(pool)
+
+
+@pytest.fixture
+async def device(pool, tenant) -> Device:
+    return await make_device(pool, tenant)
+
+
+@pytest.fixture
+def ingest_settings(settings):
+    # Each test gets its own session and shared-subscription group, so tests never steal messages.
+    suffix = uuid.uuid4().hex[:8]
+    return settings.model_copy(
+        update={
+            "ingest_client_id": f"test-ingest-{suffix}",
+            "ingest_shared_group": f"g{suffix}",
+            "ingest_auth_cache_ttl": 0.5,
+            "ingest_flush_ms": 20,
+        }
+    )
+
+
+@pytest.fixture
+async def ingest(ingest_settings, pool):
+    """Run the ingest service; yields once it consumes what is published."""
+    task = asyncio.create_task(ingest_service.run(ingest_settings))
+    await wait_consuming(ingest_settings, pool, task)
+    yield task
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
