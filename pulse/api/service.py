@@ -11,6 +11,8 @@ import uvicorn
 from pulse.api.app import create_app
 from pulse.config import Settings
 from pulse.db.pool import create_pool
+from pulse.ingest import http_routes
+from pulse.ingest.service import build_ingestor, wait_for_limits
 from pulse.log import get_logger
 
 log = get_logger("pulse.api")
@@ -55,9 +57,18 @@ async def serve_app(app, sock: socket.socket) -> None:
 async def run(settings: Settings) -> None:
     sock = bind_socket(settings.http_host, settings.http_port)
     pool = await create_pool(settings)
+    ingestor = build_ingestor(settings, pool)
+    background = []
     try:
+        await wait_for_limits(ingestor)
+        background = [asyncio.create_task(ingestor.writer.run()), asyncio.create_task(ingestor.limits.run())]
+        app = create_app(settings, pool)
+        http_routes.mount(app, ingestor)
         log.info("api listening", address=f"http://{settings.http_host}:{settings.http_port}")
-        await serve_app(create_app(settings, pool), sock)
+        await serve_app(app, sock)
     finally:
+        for task in background:  # the writer commits what it holds before it stops
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
         await pool.close()
         sock.close()

@@ -44,6 +44,9 @@ class Inbound:
     done: Done | None = None
     token: str | None = None
     http: bool = False
+    size: int | None = None  # the real size when `payload` is only a prefix (an oversized HTTP body)
+    seq: int | None = None  # set by the pipeline once the envelope parsed (HTTP echoes it)
+    detail: str | None = None  # set by the pipeline on rejection (HTTP returns it)
 
 
 @dataclass(slots=True)
@@ -102,21 +105,30 @@ class Ingestor:
                 c.message.done,
             )
 
+    def is_known(self, tenant_id: str, device_id: str) -> bool | None:
+        """Is this a registered device, as far as the cache knows (None: not cached)? For HTTP limits."""
+        auth = self.cache.lookup((tenant_id, device_id))
+        return None if auth is MISSING else auth is not None
+
     def _check_message(self, message: Inbound, limits: IngestLimits, now: datetime) -> _Checked | None:
         """Checks 1-6 of §2.1 (plus JSON and envelope rules); rejects and returns None on failure."""
-        if len(message.payload) > limits.max_payload_bytes:
-            self._reject(message, Reason.PAYLOAD_TOO_LARGE)
-            return None
         parts = message.topic.split("/")
-        if (
-            len(parts) != 5
-            or parts[0] != "tenant"
-            or parts[2] != "device"
-            or not TOPIC_SEGMENT.match(parts[1])
-            or not TOPIC_SEGMENT.match(parts[3])
-            or not MSG_TYPE.match(parts[4])
-        ):
-            self._reject(message, Reason.BAD_TOPIC_FORMAT)
+        topic_ok = (
+            len(parts) == 5
+            and parts[0] == "tenant"
+            and parts[2] == "device"
+            and TOPIC_SEGMENT.match(parts[1]) is not None
+            and TOPIC_SEGMENT.match(parts[3]) is not None
+            and MSG_TYPE.match(parts[4]) is not None
+        )
+        if (message.size or len(message.payload)) > limits.max_payload_bytes:
+            # Attributed to the topic's device when the topic is well formed, so the tenant sees it.
+            ids = (parts[1], parts[3], parts[4]) if topic_ok else ()
+            self._reject(message, Reason.PAYLOAD_TOO_LARGE, *ids)
+            return None
+        if not topic_ok:
+            tenant_ok = len(parts) > 1 and parts[0] == "tenant" and TOPIC_SEGMENT.match(parts[1])
+            self._reject(message, Reason.BAD_TOPIC_FORMAT, parts[1] if tenant_ok else None)
             return None
         tenant_id, device_id, msg_type = parts[1], parts[3], parts[4]
         if message.http and msg_type not in HTTP_MSG_TYPES:
@@ -150,6 +162,7 @@ class Ingestor:
         if not envelope.site_id:
             self._reject(message, Reason.MISSING_SITE_ID, tenant_id, device_id, msg_type, envelope)
             return None
+        message.seq = envelope.seq
         return _Checked(message, tenant_id, device_id, msg_type, envelope)
 
     async def _load_credentials(self, keys: set[tuple[str, str]]) -> None:
@@ -178,6 +191,7 @@ class Ingestor:
         detail: str | None = None,
     ) -> None:
         self.counts[reason.value] += 1
+        message.detail = detail or _DETAILS.get(reason, reason.value)
         minute = message.received_at.replace(second=0, microsecond=0)
         if minute != self._quarantine_minute:
             self._quarantine_minute, self._quarantined = minute, Counter()
@@ -199,6 +213,25 @@ class Ingestor:
             ),
             message.done,
         )
+
+
+_DETAILS = {
+    Reason.PAYLOAD_TOO_LARGE: "payload larger than MAX_PAYLOAD_BYTES",
+    Reason.BAD_TOPIC_FORMAT: "expected tenant/{tenant_id}/device/{device_id}/{msg_type} with valid ids",
+    Reason.RATE_LIMITED: "device or tenant message rate exceeded",
+    Reason.INVALID_MSG_TYPE: "msg_type must be telemetry or heartbeat",
+    Reason.TENANT_MISMATCH_TOPIC_VS_PAYLOAD: "payload tenant_id differs from the topic's",
+    Reason.MISSING_SITE_ID: "site_id is required",
+    Reason.UNREGISTERED_DEVICE: "no such device",
+    Reason.TENANT_SUSPENDED: "the tenant is not active",
+    Reason.SUBSCRIPTION_SUSPENDED: "the device's subscription is suspended",
+    Reason.SUBSCRIPTION_EXPIRED: "the device's subscription has expired",
+    Reason.DEVICE_REVOKED: "the device is not active",
+    Reason.SITE_MISMATCH_REGISTRY_VS_PAYLOAD: "site_id differs from the device's registered site",
+    Reason.TOKEN_NOT_SET_IN_REGISTRY: "the device has no provision token; activate it first",
+    Reason.TOKEN_MISSING: "provision token missing",
+    Reason.TOKEN_INVALID: "provision token invalid",
+}
 
 
 def _check_credentials(c: _Checked, auth: DeviceAuth | None) -> Reason | None:
@@ -239,7 +272,7 @@ def _quarantine_payload(raw: bytes, envelope: Envelope | None, detail: str | Non
         return body
     text = raw[: _PREVIEW_CHARS * 4].decode("utf-8", errors="replace")
     preview = _TOKEN_IN_TEXT.sub(rf"\g<1>{_REDACTED}\g<2>", _clean_text(text, _PREVIEW_CHARS))
-    payload: dict = {"raw": preview, "bytes": len(raw), "truncated": len(text) > _PREVIEW_CHARS}
+    payload: dict = {"raw": preview, "bytes": len(raw), "truncated": len(raw) > _PREVIEW_CHARS}
     if detail:
         payload["detail"] = detail[:500]
     return payload

@@ -32,6 +32,7 @@ def ingest_settings(settings):
             "ingest_shared_group": f"g{suffix}",
             "ingest_auth_cache_ttl": 0.5,
             "ingest_flush_ms": 20,
+            "ingest_settings_poll_seconds": 0.2,
         }
     )
 

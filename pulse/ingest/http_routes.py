@@ -1,0 +1,279 @@
+"""HTTP ingest (reference §2.5), served by the API app: the same validation, quarantine and
+subscription checks as MQTT, through the same pipeline. A 202 is sent only after the row is committed.
+
+Limits before any parsing: a global sliding window, then per client IP (a tighter one, per minute,
+for devices not known to exist), then per device; over a limit → 429 with Retry-After. When the writer
+is full (the database is slow or away) → 503 with Retry-After rather than queueing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from pulse.api.errors import ErrorBody, error_response
+from pulse.ingest.pipeline import Inbound, Ingestor
+from pulse.ingest.rate_limit import SlidingWindows, retry_after_header
+from pulse.ingest.reasons import HTTP_STATUS, Reason
+
+router = APIRouter(prefix="/ingest/v1", tags=["ingest"])
+
+MAX_BATCH = 100
+
+
+class IngestMessage(BaseModel):
+    """The body of a single-message ingest (documentation; the pipeline validates the raw bytes)."""
+
+    site_id: str
+    ts: datetime | None = None
+    seq: int = 0
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    lat: float | None = None
+    lng: float | None = None
+
+
+class BatchMessage(IngestMessage):
+    tenant_id: str
+    device_id: str
+    msg_type: str = "telemetry"
+    provision_token: str
+
+
+class BatchBody(BaseModel):
+    messages: list[BatchMessage] = Field(max_length=MAX_BATCH)
+
+
+class Accepted(BaseModel):
+    status: str = "accepted"
+    device_id: str
+    seq: int
+
+
+class BatchResult(BaseModel):
+    index: int
+    status: str  # accepted | rejected
+    reason: str | None = None
+    detail: str | None = None
+    device_id: str | None = None
+
+
+class BatchResponse(BaseModel):
+    accepted: int
+    rejected: int
+    results: list[BatchResult]
+
+
+class HttpLimits:
+    def __init__(self, settings) -> None:
+        self.trust_forwarded_for = settings.ingest_trust_forwarded_for
+        self.global_ = SlidingWindows(settings.ingest_http_global_limit, 1.0)
+        self.ip_known = SlidingWindows(settings.ingest_http_ip_limit, 1.0)
+        self.ip_unknown = SlidingWindows(settings.ingest_http_unknown_ip_limit, 60.0)
+        self.device = SlidingWindows(settings.ingest_http_device_limit, 1.0)
+
+    def client_ip(self, request: Request) -> str:
+        if self.trust_forwarded_for:
+            forwarded = request.headers.get("x-forwarded-for")
+            if forwarded:
+                return forwarded.split(",")[0].strip()[:64]
+        return request.client.host if request.client else "unknown"
+
+
+def _ingestor(request: Request) -> Ingestor | None:
+    return getattr(request.app.state, "ingestor", None)
+
+
+def _too_many(retry: float, what: str) -> JSONResponse:
+    return error_response(
+        429,
+        Reason.RATE_LIMITED.value,
+        f"{what} rate limit exceeded",
+        {"Retry-After": retry_after_header(retry)},
+    )
+
+
+def _unavailable(detail: str) -> JSONResponse:
+    return error_response(503, "ingest_unavailable", detail, {"Retry-After": "1"})
+
+
+async def _read_body(request: Request, limit: int) -> tuple[bytes, bool]:
+    """(body, too_large): reading stops past `limit`, so an oversized body is never held whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return b"", True
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        chunks.append(chunk)
+        if size > limit:
+            return b"".join(chunks)[: limit + 1], True
+    return b"".join(chunks), False
+
+
+async def _submit(
+    request: Request, ingestor: Ingestor, messages: list[Inbound]
+) -> list[Reason | None] | None:
+    """Run messages through the pipeline; their outcomes once committed, or None on timeout."""
+    loop = asyncio.get_running_loop()
+    futures = []
+    for message in messages:
+        future = loop.create_future()
+        message.done = lambda outcome, f=future: f.done() or f.set_result(outcome)
+        futures.append(future)
+    await ingestor.submit(messages)
+    try:
+        return await asyncio.wait_for(
+            asyncio.gather(*futures), timeout=request.app.state.settings.ingest_http_timeout
+        )
+    except TimeoutError:
+        return None
+
+
+_ERRORS = {422: {"model": ErrorBody}, 400: {"model": ErrorBody}, 401: {"model": ErrorBody},
+           403: {"model": ErrorBody}, 429: {"model": ErrorBody}, 503: {"model": ErrorBody}}  # fmt: skip
+
+
+@router.post(
+    "/tenant/{tenant_id}/device/{device_id}/{msg_type}",
+    status_code=202,
+    response_model=Accepted,
+    responses=_ERRORS,
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": IngestMessage.model_json_schema()}}}
+    },
+)
+async def ingest_message(
+    request: Request,
+    tenant_id: str,
+    device_id: str,
+    msg_type: str,
+    x_provision_token: Annotated[str | None, Header(max_length=512)] = None,
+):
+    """Ingest one message for a device. The provision token goes in `X-Provision-Token`."""
+    ingestor = _ingestor(request)
+    if ingestor is None:
+        return _unavailable("HTTP ingest is not running in this process")
+    limits: HttpLimits = request.app.state.ingest_limits
+    if (retry := limits.global_.hit(None)) is not None:
+        return _unavailable("ingest is at its global request limit")
+    ip = limits.client_ip(request)
+    known = ingestor.is_known(tenant_id, device_id)
+    window, what = (limits.ip_known, "client") if known else (limits.ip_unknown, "unknown-device client")
+    if (retry := window.hit(ip)) is not None:
+        return _too_many(retry, what)
+    if (retry := limits.device.hit((tenant_id, device_id))) is not None:
+        return _too_many(retry, "device")
+    if not ingestor.writer.has_room():
+        return _unavailable("ingest is catching up; retry shortly")
+    limit = ingestor.limits.current.max_payload_bytes
+    body, too_large = await _read_body(request, limit)
+    message = Inbound(
+        topic=f"tenant/{tenant_id}/device/{device_id}/{msg_type}",
+        payload=body,
+        received_at=datetime.now(UTC),
+        token=x_provision_token,
+        http=True,
+        size=limit + 1 if too_large else None,
+    )
+    outcomes = await _submit(request, ingestor, [message])
+    if outcomes is None:
+        return _unavailable("the message was not committed in time; it may still be stored")
+    if outcomes[0] is not None:
+        reason = outcomes[0]
+        headers = {"Retry-After": "1"} if reason == Reason.RATE_LIMITED else None
+        return error_response(HTTP_STATUS[reason], reason.value, message.detail, headers)
+    return Accepted(device_id=device_id, seq=message.seq or 0)
+
+
+@router.post(
+    "/batch",
+    status_code=202,
+    response_model=BatchResponse,
+    responses={**_ERRORS, 400: {"model": BatchResponse}},
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": BatchBody.model_json_schema()}}}
+    },
+)
+async def ingest_batch(request: Request):
+    """Ingest up to 100 messages for any devices; a result per message. 202 if any was accepted."""
+    ingestor = _ingestor(request)
+    if ingestor is None:
+        return _unavailable("HTTP ingest is not running in this process")
+    limits: HttpLimits = request.app.state.ingest_limits
+    if limits.global_.hit(None) is not None:
+        return _unavailable("ingest is at its global request limit")
+    if (retry := limits.ip_known.hit(limits.client_ip(request))) is not None:
+        return _too_many(retry, "client")
+    max_message = ingestor.limits.current.max_payload_bytes
+    body, too_large = await _read_body(request, MAX_BATCH * (max_message + 256))
+    if too_large:
+        return error_response(
+            400, Reason.PAYLOAD_TOO_LARGE.value, f"batch larger than {MAX_BATCH} messages allow"
+        )
+    try:
+        parsed = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return error_response(400, Reason.INVALID_JSON.value, str(exc)[:200])
+    items = parsed.get("messages") if isinstance(parsed, dict) else None
+    if not isinstance(items, list):
+        return error_response(422, "invalid_request", 'body must be {"messages": [...]}')
+    if not items:
+        return error_response(400, "batch_empty", "Batch is empty")
+    if len(items) > MAX_BATCH:
+        return error_response(400, "batch_too_large", f"Batch exceeds {MAX_BATCH} message limit")
+    if not ingestor.writer.has_room(len(items)):
+        return _unavailable("ingest is catching up; retry shortly")
+    now = datetime.now(UTC)
+    messages = [_batch_inbound(item, now) for item in items]
+    outcomes = await _submit(request, ingestor, messages)
+    if outcomes is None:
+        return _unavailable("the batch was not committed in time; it may still be stored")
+    results = [
+        BatchResult(
+            index=i,
+            status="accepted" if outcome is None else "rejected",
+            reason=None if outcome is None else outcome.value,
+            detail=None if outcome is None else m.detail,
+            device_id=item.get("device_id")
+            if isinstance(item, dict) and isinstance(item.get("device_id"), str)
+            else None,
+        )
+        for i, (item, m, outcome) in enumerate(zip(items, messages, outcomes, strict=True))
+    ]
+    accepted = sum(1 for r in results if r.status == "accepted")
+    response = BatchResponse(accepted=accepted, rejected=len(results) - accepted, results=results)
+    return JSONResponse(response.model_dump(), status_code=202 if accepted else 400)
+
+
+def _batch_inbound(item: object, received_at: datetime) -> Inbound:
+    """A batch element becomes a message on its own topic; the pipeline judges the rest."""
+    if not isinstance(item, dict):
+        return Inbound(
+            topic="tenant/?/device/?/?", payload=orjson.dumps(item), received_at=received_at, http=True
+        )
+    parts = [item.get("tenant_id"), item.get("device_id"), item.get("msg_type", "telemetry")]
+    if all(isinstance(p, str) for p in parts):
+        topic = f"tenant/{parts[0]}/device/{parts[1]}/{parts[2]}"
+    else:
+        topic = "tenant/?/device/?/?"  # BAD_TOPIC_FORMAT
+    token = item.get("provision_token")
+    return Inbound(
+        topic=topic,
+        payload=orjson.dumps(item),
+        received_at=received_at,
+        token=token if isinstance(token, str) else None,
+        http=True,
+    )
+
+
+def mount(app, ingestor: Ingestor) -> None:
+    """Serve HTTP ingest from `app` through `ingestor` (whose writer the caller runs)."""
+    app.state.ingestor = ingestor
+    app.state.ingest_limits = HttpLimits(app.state.settings)
+    app.include_router(router)
