@@ -7,10 +7,14 @@ Both install SIGINT/SIGTERM handlers that cancel the main task; every resource i
 from __future__ import annotations
 
 import asyncio
+import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
 
 from pulse import __version__
 from pulse.config import Settings
@@ -85,6 +89,7 @@ class Platform:
     settings: Settings
     database: str
     broker: str
+    admin_key_source: str
     notes: list[str] = field(default_factory=list)
 
 
@@ -113,11 +118,30 @@ async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
         broker = f"embedded {embedded.kind} at {embedded.url}"
         if embedded.port != settings.embedded_mqtt_port:
             broker += f" (port {settings.embedded_mqtt_port} was taken)"
+    key_source = "PULSE_ADMIN_KEY"
+    if settings.admin_key is None:
+        settings = settings.model_copy(update={"admin_key": SecretStr(_admin_key(settings.data_dir))})
+        key_source = f"in {admin_key_file(settings.data_dir)}"
     applied = await migrate_dsn(settings.database_url)
-    platform = Platform(settings=settings, database=database, broker=broker)
+    platform = Platform(settings=settings, database=database, broker=broker, admin_key_source=key_source)
     if applied:
         platform.notes.append(f"applied {len(applied)} migration(s)")
     return platform
+
+
+def admin_key_file(data_dir: Path) -> Path:
+    return data_dir / "admin.key"
+
+
+def _admin_key(data_dir: Path) -> str:
+    """The admin API key `pulse up` generated on first start (mode 0600), reused afterwards."""
+    path = admin_key_file(data_dir)
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
 
 
 def banner(platform: Platform, extra: Sequence[str] = ()) -> str:
@@ -128,6 +152,7 @@ def banner(platform: Platform, extra: Sequence[str] = ()) -> str:
         f"  API        {base}",
         f"  API docs   {base}/docs",
         f"  Health     {base}/healthz   {base}/readyz",
+        f"  Admin API  http://{s.http_host}:{s.admin_port}/docs   (X-Admin-Key: {platform.admin_key_source})",
         f"  Database   {platform.database}",
         f"  MQTT       {platform.broker}",
         f"  Services   {', '.join(SERVICES)}",

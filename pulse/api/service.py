@@ -35,7 +35,7 @@ def bind_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise RuntimeError(f"cannot listen on {host}:{port} ({exc.strerror}); set PULSE_HTTP_PORT") from None
+        raise RuntimeError(f"cannot listen on {host}:{port} ({exc.strerror})") from None
     sock.listen(2048)
     sock.setblocking(False)
     return sock
