@@ -15,6 +15,8 @@ from pulse.embedded import EmbeddedError
 from pulse.log import configure_logging
 from pulse.runtime import MissingSetting, banner, run_named, run_services, run_until_stopped, start_platform
 from pulse.services import SERVICES
+from pulse.sim.cli import run_in_background as run_simulator
+from pulse.sim.cli import sim
 
 app = typer.Typer(
     help="Pulse: multi-tenant IoT fleet operations. Configuration comes from PULSE_* environment "
@@ -47,6 +49,10 @@ def _run(main) -> None:
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option(help="Create the demo tenant and users on first start.")] = True,
+    simulate: Annotated[
+        int, typer.Option("--sim-devices", min=0, max=10_000, help="Simulated devices for the demo tenant.")
+    ] = 25,
+    no_sim: Annotated[bool, typer.Option("--no-sim", help="Do not start the device simulator.")] = False,
 ) -> None:
     """Run the whole platform in one process, with zero setup.
 
@@ -62,8 +68,17 @@ def up(
             extra: list[str] = []
             if demo:
                 extra = await _seed_demo(platform.settings)
+            devices = 0 if no_sim or not demo else simulate
+            if devices:
+                extra.append(f"Simulator  {devices} devices of tenant 'demo' (stop with --no-sim)")
             print(banner(platform, extra), flush=True)
-            await run_services(platform.settings, list(SERVICES))
+            simulator = asyncio.create_task(run_simulator(platform.settings, devices)) if devices else None
+            try:
+                await run_services(platform.settings, list(SERVICES))
+            finally:
+                if simulator is not None:
+                    simulator.cancel()
+                    await asyncio.gather(simulator, return_exceptions=True)
 
     _run(main)
 
@@ -133,6 +148,9 @@ def run(
         raise typer.Exit(2)
     settings = _settings()
     _run(lambda: run_named(settings, list(dict.fromkeys(services))))
+
+
+app.command()(sim)
 
 
 @app.command()

@@ -1,4 +1,4 @@
-"""Fixtures for ingest tests: a tenant with a device, and a running ingest service."""
+"""Fixtures shared by integration tests: a tenant with a device, and a running ingest service."""
 
 from __future__ import annotations
 
