@@ -10,8 +10,10 @@ from typing import Annotated
 import typer
 
 from pulse import __version__
+from pulse.bench.cli import bench_app
 from pulse.config import Settings, SettingsError, load_settings
 from pulse.embedded import EmbeddedError
+from pulse.identity.cli import admin_app
 from pulse.log import configure_logging
 from pulse.runtime import MissingSetting, banner, run_named, run_services, run_until_stopped, start_platform
 from pulse.services import SERVICES
@@ -25,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.add_typer(admin_app, name="admin")
 
 
 def _settings() -> Settings:
@@ -151,6 +154,7 @@ def run(
 
 
 app.command()(sim)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

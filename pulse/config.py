@@ -118,7 +118,9 @@ class Settings(BaseSettings):
         description="MQTT client id of this ingest copy (unique per copy); empty = pulse-ingest-<host>.",
     )
     ingest_batch_size: int = Field(default=2000, ge=1, le=50_000)
-    ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_flush_ms: int = Field(
+        default=5, ge=1, le=10_000, description="Longest wait to gather a batch once a message is waiting."
+    )
     ingest_max_inflight: int = Field(
         default=20_000, ge=10, description="Messages received but not yet committed; beyond it, backpressure."
     )

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncpg
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from pulse import __version__
+from pulse.api.body_limit import BodyLimitMiddleware
 from pulse.api.errors import ErrorBody, install_error_handlers
-from pulse.api.routes import health
+from pulse.api.live import LiveHub, listener_factory
+from pulse.api.routes import API_ROUTERS, health
 from pulse.config import Settings
+from pulse.identity.issuer import Issuer
+from pulse.identity.verify import build_verifier
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -27,6 +32,22 @@ def create_app(settings: Settings, pool: asyncpg.Pool) -> FastAPI:
     )
     app.state.settings = settings
     app.state.pool = pool
+    # The built-in issuer (login, tokens, JWKS) and the verifier every route uses (pulse/identity).
+    app.state.issuer = Issuer(pool, settings) if settings.builtin_issuer else None
+    app.state.verifier = build_verifier(settings, app.state.issuer.keys if app.state.issuer else None)
+    # One LISTEN connection per process feeds every WebSocket client (started on first use).
+    app.state.live_hub = LiveHub(pool, listener_factory(settings.database_url, pool))
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:  # closed unless configured
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router)
     return app

@@ -58,35 +58,51 @@ class EnvelopeError(ValueError):
 
 
 def check_metrics(metrics: dict[str, Any], *, max_keys: int, max_depth: int) -> None:
-    """Count every key at every level; refuse deep nesting, non-finite numbers and long strings."""
-    budget = [max_keys]
+    """Count every key at every level; refuse deep nesting, non-finite numbers and long strings.
 
-    def walk(value: Any, depth: int) -> None:
-        if depth > max_depth:
-            raise EnvelopeError(f"metrics nested deeper than {max_depth}")
-        if isinstance(value, dict):
-            budget[0] -= len(value)
-            if budget[0] < 0:
-                raise EnvelopeError(f"more than {max_keys} metric keys")
-            for key, item in value.items():
-                if len(key) > 128 or "\x00" in key:
-                    raise EnvelopeError("metric name longer than 128 characters or containing NUL")
-                walk(item, depth + 1)
-        elif isinstance(value, list):
-            budget[0] -= len(value)
-            if budget[0] < 0:
-                raise EnvelopeError(f"more than {max_keys} metric values")
-            for item in value:
-                walk(item, depth + 1)
-        elif isinstance(value, float) and not math.isfinite(value):
+    The common case — a flat object of numbers — is checked in one loop without recursion.
+    """
+    if len(metrics) > max_keys:
+        raise EnvelopeError(f"more than {max_keys} metric keys")
+    budget = max_keys - len(metrics)
+    for key, value in metrics.items():
+        if len(key) > 128 or "\x00" in key:
+            raise EnvelopeError("metric name longer than 128 characters or containing NUL")
+        kind = type(value)
+        if kind is float:
+            if not math.isfinite(value):
+                raise EnvelopeError("metric value is not a finite number")
+        elif kind is int or kind is bool or value is None:
+            continue
+        else:
+            budget = _check_nested(value, 2, budget, max_keys, max_depth)
+
+
+def _check_nested(value: Any, depth: int, budget: int, max_keys: int, max_depth: int) -> int:
+    """Check a non-number metric value; return the key budget left."""
+    if isinstance(value, str):
+        if len(value) > MAX_STRING:
+            raise EnvelopeError(f"metric string longer than {MAX_STRING}")
+        if "\x00" in value:
+            raise EnvelopeError("metric string contains a NUL character")
+        return budget
+    if isinstance(value, float):
+        if not math.isfinite(value):
             raise EnvelopeError("metric value is not a finite number")
-        elif isinstance(value, str):
-            if len(value) > MAX_STRING:
-                raise EnvelopeError(f"metric string longer than {MAX_STRING}")
-            if "\x00" in value:
-                raise EnvelopeError("metric string contains a NUL character")
-
-    walk(metrics, 1)
+        return budget
+    if not isinstance(value, dict | list):
+        return budget
+    if depth > max_depth:
+        raise EnvelopeError(f"metrics nested deeper than {max_depth}")
+    budget -= len(value)
+    if budget < 0:
+        raise EnvelopeError(f"more than {max_keys} metric keys")
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    for key, item in items:
+        if isinstance(key, str) and (len(key) > 128 or "\x00" in key):
+            raise EnvelopeError("metric name longer than 128 characters or containing NUL")
+        budget = _check_nested(item, depth + 1, budget, max_keys, max_depth)
+    return budget
 
 
 def parse_envelope(raw: bytes, *, max_keys: int, max_depth: int) -> Envelope:

@@ -32,28 +32,51 @@ SESSION_EXPIRY_SECONDS = 3600
 
 
 class Inbox:
-    """Thread-to-loop handoff with a bound on messages not yet committed."""
+    """Thread-to-loop handoff with a bound on messages not yet committed.
+
+    In flight = received - completed; each counter is written by one thread only (paho's, the loop's),
+    so no lock is needed on the hot path. paho's thread waits on an Event only when the bound is hit.
+    """
+
+    # Once woken, let a few more messages arrive before draining: far fewer cross-thread wake-ups.
+    GATHER_SECONDS = 0.002
 
     def __init__(self, loop: asyncio.AbstractEventLoop, capacity: int):
         self._loop = loop
-        self._slots = threading.Semaphore(capacity)
+        self._capacity = capacity
+        self._received = 0  # written by paho's thread only
+        self._completed = 0  # written by the event loop only
+        self._room = threading.Event()
+        self._room.set()
         self._queue: collections.deque[Inbound] = collections.deque()
         self._wake = asyncio.Event()
         self._signalled = False
         self.closed = False
 
+    @property
+    def in_flight(self) -> int:
+        return self._received - self._completed
+
     def put(self, message: Inbound) -> None:
-        """Called from paho's thread; blocks while every slot is taken."""
-        while not self._slots.acquire(timeout=1.0):
+        """Called from paho's thread; blocks while `capacity` messages are uncommitted."""
+        while self._received - self._completed >= self._capacity:
+            self._room.clear()
+            if self._received - self._completed < self._capacity:
+                break
             if self.closed:
                 return
+            self._room.wait(timeout=1.0)
+        self._received += 1
         self._queue.append(message)
         if not self._signalled:
             self._signalled = True
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def release(self) -> None:
-        self._slots.release()
+        """Called on the event loop when a message is committed."""
+        self._completed += 1
+        if not self._room.is_set() and self._received - self._completed < self._capacity // 2 + 1:
+            self._room.set()
 
     async def get(self, max_items: int) -> list[Inbound]:
         while not self._queue:
@@ -62,6 +85,7 @@ class Inbox:
                 break
             await self._wake.wait()
             self._wake.clear()
+            await asyncio.sleep(self.GATHER_SECONDS)
         batch = []
         while self._queue and len(batch) < max_items:
             batch.append(self._queue.popleft())

@@ -98,6 +98,7 @@ class BatchWriter:
         self.max_pending = max_pending
         self._items: list[_Item] = []
         self._full = asyncio.Event()
+        self._not_empty = asyncio.Event()
         self._in_flight = 0  # items taken by the flush in progress
         self.stats = WriterStats()
 
@@ -111,19 +112,26 @@ class BatchWriter:
 
     def add(self, row: TelemetryRow | QuarantineRow, done: Done | None = None) -> None:
         self._items.append(_Item(row, done))
+        self._not_empty.set()
         if len(self._items) >= self._batch_size:
             self._full.set()
 
     async def run(self) -> None:
-        """Flush on size or every `flush_interval`; on cancellation, try once to flush what is left."""
+        """Group commit: once something is waiting, gather for at most `flush_interval` (less if the batch
+        fills), then write. Idle costs nothing; busy, batches grow to what arrives during a write."""
         try:
             while True:
-                try:
-                    await asyncio.wait_for(self._full.wait(), timeout=self._interval)
-                except TimeoutError:
-                    pass
+                await self._not_empty.wait()
+                if len(self._items) < self._batch_size:
+                    try:
+                        await asyncio.wait_for(self._full.wait(), timeout=self._interval)
+                    except TimeoutError:
+                        pass
                 self._full.clear()
+                self._not_empty.clear()
                 await self.flush()
+                if self._items:
+                    self._not_empty.set()
         except asyncio.CancelledError:
             while self._items:
                 items = self._take()

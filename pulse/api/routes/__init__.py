@@ -1,0 +1,52 @@
+"""One router per URL prefix / resource. `API_ROUTERS` lists the identity and API routers that
+`pulse/api/app.py` includes (the health and ingest routers are included there on their own)."""
+
+from __future__ import annotations
+
+from pulse.api.routes import oauth
+from pulse.api.routes.customer import (
+    alert_rules,
+    device_import,
+    device_tokens,
+    devices,
+    exports,
+    groups,
+    maintenance_windows,
+    sites,
+    tags,
+    users,
+)
+from pulse.api.routes.customer import alerts as customer_alerts
+from pulse.api.routes.operator import alerts as operator_alerts
+from pulse.api.routes.operator import audit_log, settings, tenants
+from pulse.api.routes.operator import devices as operator_devices
+from pulse.api.routes.v2 import alerts as v2_alerts
+from pulse.api.routes.v2 import devices as v2_devices
+from pulse.api.routes.v2 import fleet, ws
+
+API_ROUTERS = [
+    oauth.router,
+    # /api/v2
+    v2_devices.router,
+    v2_alerts.router,
+    fleet.router,
+    ws.router,
+    # /customer (the import route before /{device_id} routes of the same prefix)
+    device_import.router,
+    devices.router,
+    tags.router,
+    device_tokens.router,
+    sites.router,
+    groups.router,
+    customer_alerts.router,
+    alert_rules.router,
+    maintenance_windows.router,
+    users.router,
+    exports.router,
+    # /operator
+    tenants.router,
+    operator_devices.router,
+    operator_alerts.router,
+    settings.router,
+    audit_log.router,
+]

@@ -1,0 +1,161 @@
+"""What handlers declare they need, as `Annotated` aliases.
+
+- `CurrentPrincipal`: the caller, from a verified `Authorization: Bearer` token (401 otherwise).
+- `require_role(role)`: a dependency admitting callers with that role (implied roles count:
+  tenant-admin has customer, operator-admin has operator); others get 403.
+- `CustomerPrincipal` / `TenantAdmin` / `Operator` / `OperatorAdmin`: the usual role checks.
+- `TenantDb`: a connection in `tenant_tx` for the caller's tenant; row-level security hides every
+  other tenant, so another tenant's id is a plain 404 and handlers never compare tenant ids.
+- `OperatorDb`: a connection in `operator_tx`, after an `operator_audit_log` row for this request
+  has been committed (so failed and refused-later requests are audited too).
+
+Both database aliases commit before the response is sent (`scope="function"`): a client never sees
+success for a write that did not commit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from pulse.api.errors import ApiError
+from pulse.db.tx import operator_tx, tenant_tx
+from pulse.identity.principal import Principal
+from pulse.identity.roles import CUSTOMER, OPERATOR, OPERATOR_ADMIN, TENANT_ADMIN
+from pulse.identity.verify import TokenError, TokenVerifier
+
+_bearer = HTTPBearer(
+    auto_error=False, description="An access token from the built-in issuer or PULSE_OIDC_ISSUER."
+)
+
+
+def get_pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def get_verifier(request: Request) -> TokenVerifier:
+    return request.app.state.verifier
+
+
+async def authenticate(verifier: TokenVerifier, token: str | None) -> Principal:
+    """Token → Principal, or the API's 401 (503 when an external issuer cannot be reached)."""
+    if not token:
+        raise ApiError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"})
+    try:
+        return await verifier.verify(token)
+    except TokenError as exc:
+        headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
+        raise ApiError(
+            exc.status, "unauthorized" if exc.status == 401 else exc.error, exc.detail, headers
+        ) from None
+
+
+async def get_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    principal = await authenticate(get_verifier(request), credentials.credentials if credentials else None)
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(role: str):
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.has(role):
+            raise ApiError(403, "forbidden", f"the {role} role is required")
+        return principal
+
+    check.__name__ = f"require_{role.replace('-', '_')}"
+    return check
+
+
+CustomerPrincipal = Annotated[Principal, Depends(require_role(CUSTOMER))]
+TenantAdmin = Annotated[Principal, Depends(require_role(TENANT_ADMIN))]
+Operator = Annotated[Principal, Depends(require_role(OPERATOR))]
+OperatorAdmin = Annotated[Principal, Depends(require_role(OPERATOR_ADMIN))]
+Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+@asynccontextmanager
+async def constraint_errors() -> AsyncIterator[None]:
+    """A write that breaks a constraint is the client's mistake (unknown reference, duplicate), not a
+    500. Handlers check what they can first; this is the safety net for races and the rest."""
+    try:
+        yield
+    except asyncpg.ForeignKeyViolationError:
+        raise ApiError(422, "invalid_reference", "a referenced resource does not exist") from None
+    except asyncpg.UniqueViolationError:
+        raise ApiError(409, "conflict", "a resource with this identity already exists") from None
+    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError):
+        raise ApiError(422, "invalid_request", "a value is out of the allowed range") from None
+
+
+async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
+    assert principal.tenant_id  # the verifier refuses tenant roles without a tenant
+    async with constraint_errors(), tenant_tx(pool, principal.tenant_id) as conn:
+        # A token can outlive its tenant (deleted here, or never created for an external issuer's claim).
+        status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", principal.tenant_id)
+        if status in (None, "DELETED"):
+            raise ApiError(
+                403, "tenant_unavailable", f"tenant {principal.tenant_id!r} does not exist or was deleted"
+            )
+        yield conn
+
+
+TenantDb = Annotated[asyncpg.Connection, Depends(_tenant_db, scope="function")]
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def write_operator_audit(pool: asyncpg.Pool, request: Request, principal: Principal) -> None:
+    """One row per operator request: who, which endpoint, which tenant filter and resource."""
+    route = request.scope.get("route")
+    action = getattr(route, "name", None) or request.url.path
+    params = request.path_params
+    resource_type, resource_id = None, None
+    for key in ("device_id", "alert_id", "tenant_id"):
+        if key in params:
+            resource_type, resource_id = key.removesuffix("_id"), str(params[key])[:256]
+            break
+    tenant_filter = params.get("tenant_id") or request.query_params.get("tenant_filter")
+    async with operator_tx(pool, principal.sub) as conn:
+        await conn.execute(
+            """INSERT INTO operator_audit_log
+                   (user_id, action, tenant_filter, resource_type, resource_id, ip_address, user_agent)
+               VALUES ($1, $2, $3, $4, $5, $6::inet, $7)""",
+            principal.sub,
+            action,
+            tenant_filter[:256] if tenant_filter else None,
+            resource_type,
+            resource_id,
+            _inet(client_ip(request)),
+            (request.headers.get("user-agent") or "")[:512] or None,
+        )
+
+
+def _inet(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def _operator_db(
+    request: Request, principal: Operator, pool: Pool
+) -> AsyncIterator[asyncpg.Connection]:
+    await write_operator_audit(pool, request, principal)
+    async with constraint_errors(), operator_tx(pool, principal.sub) as conn:
+        yield conn
+
+
+OperatorDb = Annotated[asyncpg.Connection, Depends(_operator_db, scope="function")]

@@ -1,0 +1,132 @@
+"""Alerts as the API shows them, and the acknowledge / close / silence transitions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+import asyncpg
+from pydantic import BaseModel
+
+from pulse.api.pagination import Page
+
+AlertStatus = Literal["OPEN", "ACKNOWLEDGED", "CLOSED"]
+AlertType = Literal["NO_HEARTBEAT", "THRESHOLD", "SYSTEM_HEALTH", "ANOMALY", "NO_TELEMETRY"]
+
+
+class AlertPublic(BaseModel):
+    alert_id: int
+    tenant_id: str
+    device_id: str
+    site_id: str
+    alert_type: str
+    fingerprint: str
+    rule_id: str | None
+    status: AlertStatus
+    severity: int
+    confidence: float
+    summary: str
+    details: dict[str, Any]
+    created_at: datetime
+    closed_at: datetime | None
+    silenced_until: datetime | None
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    escalation_level: int
+    escalated_at: datetime | None
+
+
+class AlertList(BaseModel):
+    tenant_id: str | None
+    alerts: list[AlertPublic]
+    count: int
+    total: int
+    limit: int
+    offset: int
+
+
+_COLUMNS = """id AS alert_id, tenant_id, device_id, site_id, alert_type, fingerprint, rule_id, status, severity,
+              confidence, summary, details, created_at, closed_at, silenced_until, acknowledged_by,
+              acknowledged_at, escalation_level, escalated_at"""
+# $1 tenant (NULL: all), $2 statuses, $3 alert type, $4 device, $5 minimum severity, $6 site
+_FILTER = """WHERE ($1::text IS NULL OR tenant_id = $1)
+               AND ($2::text[] IS NULL OR status = ANY($2))
+               AND ($3::text IS NULL OR alert_type = $3)
+               AND ($4::text IS NULL OR device_id = $4)
+               AND ($5::int IS NULL OR severity >= $5)
+               AND ($6::text IS NULL OR site_id = $6)"""
+
+
+def alert_from(row: asyncpg.Record) -> AlertPublic:
+    return AlertPublic(**dict(row))
+
+
+async def list_alerts(
+    conn: asyncpg.Connection,
+    tenant_id: str | None,
+    page: Page,
+    *,
+    statuses: list[str] | None = None,
+    alert_type: str | None = None,
+    device_id: str | None = None,
+    min_severity: int | None = None,
+    site_id: str | None = None,
+) -> tuple[list[AlertPublic], int]:
+    """Newest first."""
+    args = (tenant_id, statuses, alert_type, device_id, min_severity, site_id)
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM alerts {_FILTER} ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8",
+        *args,
+        page.limit,
+        page.offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM alerts {_FILTER}", *args)
+    return [alert_from(r) for r in rows], total
+
+
+async def get_alert(conn: asyncpg.Connection, tenant_id: str | None, alert_id: int) -> AlertPublic | None:
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM alerts WHERE id = $2 AND ($1::text IS NULL OR tenant_id = $1)",
+        tenant_id,
+        alert_id,
+    )
+    return alert_from(row) if row else None
+
+
+async def acknowledge(conn: asyncpg.Connection, tenant_id: str, alert_id: int, by: str) -> AlertPublic | None:
+    """OPEN → ACKNOWLEDGED. Stops escalation: next step cleared, run id rotated (fences a stale step)."""
+    row = await conn.fetchrow(
+        f"""UPDATE alerts SET status = 'ACKNOWLEDGED', acknowledged_by = $3, acknowledged_at = now(),
+                              next_escalation_at = NULL, escalation_run_id = gen_random_uuid()
+             WHERE tenant_id = $1 AND id = $2 AND status = 'OPEN' RETURNING {_COLUMNS}""",
+        tenant_id,
+        alert_id,
+        by,
+    )
+    return alert_from(row) if row else None
+
+
+async def close(conn: asyncpg.Connection, tenant_id: str, alert_id: int, by: str) -> AlertPublic | None:
+    row = await conn.fetchrow(
+        f"""UPDATE alerts SET status = 'CLOSED', closed_at = now(), next_escalation_at = NULL,
+                              escalation_run_id = gen_random_uuid(),
+                              details = details || jsonb_build_object('closed_by', $3::text)
+             WHERE tenant_id = $1 AND id = $2 AND status IN ('OPEN', 'ACKNOWLEDGED') RETURNING {_COLUMNS}""",
+        tenant_id,
+        alert_id,
+        by,
+    )
+    return alert_from(row) if row else None
+
+
+async def silence(
+    conn: asyncpg.Connection, tenant_id: str, alert_id: int, minutes: int
+) -> AlertPublic | None:
+    row = await conn.fetchrow(
+        f"""UPDATE alerts SET silenced_until = now() + make_interval(mins => $3)
+             WHERE tenant_id = $1 AND id = $2 AND status IN ('OPEN', 'ACKNOWLEDGED') RETURNING {_COLUMNS}""",
+        tenant_id,
+        alert_id,
+        minutes,
+    )
+    return alert_from(row) if row else None

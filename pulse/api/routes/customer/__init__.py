@@ -1,0 +1,1 @@
+"""/customer: the caller's tenant. Reads need `customer`, every change needs `tenant-admin`."""

@@ -1,0 +1,279 @@
+"""/customer/devices: the tenant's devices — list, create (with a provision token, within the
+subscription's device limit), update attributes, metadata and tags, decommission, delete, and rotate
+the provision token."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.pagination import Page, page_params
+from pulse.api.queries import devices as device_queries
+from pulse.api.queries.devices import DeviceList, DevicePublic
+from pulse.api.routes.customer.errors import as_api_errors
+from pulse.api.routes.customer.models import Metadata, Name, ResourceId, ShortText, Tags, Text
+from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list
+from pulse.api.routes.v2.devices import require_device
+from pulse.provisioning.devices import register_device, rotate_token, set_device_status
+
+router = APIRouter(
+    prefix="/customer/devices",
+    tags=["customer-devices"],
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+
+
+class DeviceAttributes(BaseModel):
+    """Registry attributes a tenant admin may set."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = Field(None, description="Shown as the device's name (stored as `model`).")
+    device_type: ShortText | None = None
+    model: ShortText | None = None
+    manufacturer: ShortText | None = None
+    serial_number: ShortText | None = None
+    mac_address: ShortText | None = None
+    imei: ShortText | None = None
+    iccid: ShortText | None = None
+    hw_revision: ShortText | None = None
+    fw_version: ShortText | None = None
+    notes: Text | None = None
+    address: ShortText | None = None
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    metadata: Metadata | None = None
+    tags: Tags | None = None
+
+
+class DeviceCreate(DeviceAttributes):
+    device_id: ResourceId
+    site_id: ResourceId
+    subscription_id: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="Subscription to count the device on; default: the first with room (MAIN first)."
+    )
+
+
+class DeviceUpdate(DeviceAttributes):
+    site_id: ResourceId | None = None
+    location_source: Literal["auto", "manual"] | None = None
+
+
+class DeviceCreated(BaseModel):
+    device: DevicePublic
+    provision_token: str = Field(description="Shown once; the device sends it with every message.")
+    mqtt_topic: str
+
+
+class DeviceDetail(BaseModel):
+    tenant_id: str
+    device: DevicePublic
+
+
+class DeviceStatusChange(BaseModel):
+    device_id: str
+    status: str
+    decommissioned_at: datetime | None = None
+
+
+class ProvisionToken(BaseModel):
+    device_id: str
+    provision_token: str
+
+
+_REGISTRY_FIELDS = (
+    "device_type", "model", "manufacturer", "serial_number", "mac_address", "imei", "iccid", "hw_revision",
+    "fw_version", "notes", "address", "latitude", "longitude", "metadata",
+)  # fmt: skip
+_LOCATION_FIELDS = {"latitude", "longitude", "address"}
+
+
+def _registry_values(body: DeviceAttributes, fields: set[str]) -> dict[str, object]:
+    values = {name: getattr(body, name) for name in _REGISTRY_FIELDS if name in fields}
+    if "name" in fields:
+        values["model"] = body.name
+    return values
+
+
+async def replace_tags(conn, tenant_id: str, device_id: str, tags: list[str]) -> None:
+    await conn.execute(
+        "DELETE FROM device_tags WHERE tenant_id = $1 AND device_id = $2", tenant_id, device_id
+    )
+    await conn.executemany(
+        "INSERT INTO device_tags (tenant_id, device_id, tag) VALUES ($1, $2, $3)",
+        [(tenant_id, device_id, tag) for tag in sorted(set(tags))],
+    )
+
+
+@router.get("", response_model=DeviceList)
+async def list_devices(
+    principal: CustomerPrincipal,
+    conn: TenantDb,
+    page: Annotated[Page, Depends(page_params(100, 1000))],
+    status: Annotated[Literal["ONLINE", "STALE", "OFFLINE"] | None, Query()] = None,
+    site_id: SiteFilter = None,
+    tags: TagsFilter = None,
+    q: SearchText = None,
+    include_decommissioned: bool = False,
+) -> DeviceList:
+    devices, total = await device_queries.list_devices(
+        conn,
+        principal.tenant_id,
+        page,
+        status=status,
+        site_id=site_id,
+        tags=split_list(tags, name="tags"),
+        q=q,
+        include_decommissioned=include_decommissioned,
+    )
+    return DeviceList(
+        tenant_id=principal.tenant_id,
+        devices=devices,
+        count=len(devices),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=DeviceCreated,
+    responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
+)
+async def create_device(principal: TenantAdmin, conn: TenantDb, body: DeviceCreate) -> DeviceCreated:
+    """Register a device and issue its provision token (shown once). 403/409 when no subscription has
+    room for it."""
+    tenant = principal.tenant_id
+    assert tenant
+    with as_api_errors():
+        created = await register_device(
+            conn,
+            tenant,
+            body.device_id,
+            body.site_id,
+            subscription_id=body.subscription_id,
+            fields=_registry_values(body, body.model_fields_set),
+            credential="token",
+        )
+    if body.tags:
+        await replace_tags(conn, tenant, body.device_id, body.tags)
+    assert created.provision_token
+    return DeviceCreated(
+        device=await require_device(conn, tenant, body.device_id),
+        provision_token=created.provision_token,
+        mqtt_topic=f"tenant/{tenant}/device/{body.device_id}/telemetry",
+    )
+
+
+@router.get("/{device_id}", response_model=DeviceDetail, responses={404: {"model": ErrorBody}})
+async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
+    assert principal.tenant_id
+    return DeviceDetail(
+        tenant_id=principal.tenant_id, device=await require_device(conn, principal.tenant_id, device_id)
+    )
+
+
+@router.patch(
+    "/{device_id}",
+    response_model=DeviceDetail,
+    responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+async def update_device(
+    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId, body: DeviceUpdate
+) -> DeviceDetail:
+    """Change attributes; `metadata` and `tags` are replaced as a whole. Setting a location marks it
+    manual, so devices reporting their own position no longer move it."""
+    tenant = principal.tenant_id
+    assert tenant
+    fields = body.model_fields_set
+    if not fields:
+        raise ApiError(400, "bad_request", "no fields to update")
+    await require_device(conn, tenant, device_id)
+    values = _registry_values(body, fields)
+    if "metadata" in values and values["metadata"] is None:
+        values["metadata"] = {}
+    if fields & _LOCATION_FIELDS and "location_source" not in fields:
+        values["location_source"] = "manual"
+    elif "location_source" in fields:
+        values["location_source"] = body.location_source
+    if "site_id" in fields and body.site_id:
+        await conn.execute(
+            "INSERT INTO sites (tenant_id, site_id, name) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING",
+            tenant,
+            body.site_id,
+        )
+        values["site_id"] = body.site_id
+        await conn.execute(
+            "UPDATE device_state SET site_id = $3 WHERE tenant_id = $1 AND device_id = $2",
+            tenant,
+            device_id,
+            body.site_id,
+        )
+    if values:
+        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
+        await conn.execute(
+            f"UPDATE device_registry SET {assignments} WHERE tenant_id = $1 AND device_id = $2",
+            tenant,
+            device_id,
+            *values.values(),
+        )
+    if "tags" in fields:
+        await replace_tags(conn, tenant, device_id, body.tags or [])
+    return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))
+
+
+@router.delete("/{device_id}", response_model=DeviceStatusChange, responses={404: {"model": ErrorBody}})
+async def delete_device(principal: TenantAdmin, conn: TenantDb, device_id: DeviceId) -> DeviceStatusChange:
+    """Soft delete: the device disappears from every list, its token stops working and its
+    subscription slot is freed. Telemetry stays until retention removes it."""
+    assert principal.tenant_id
+    await require_device(conn, principal.tenant_id, device_id)
+    with as_api_errors():
+        await set_device_status(conn, principal.tenant_id, device_id, "DELETED")
+    return DeviceStatusChange(device_id=device_id, status="deleted")
+
+
+@router.patch(
+    "/{device_id}/decommission",
+    response_model=DeviceStatusChange,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def decommission_device(
+    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId
+) -> DeviceStatusChange:
+    """Take the device out of service: token revoked, slot freed, hidden from lists by default."""
+    assert principal.tenant_id
+    device = await require_device(conn, principal.tenant_id, device_id)
+    if device.decommissioned_at is not None:
+        raise ApiError(409, "already_decommissioned", f"device {device_id!r} is already decommissioned")
+    with as_api_errors():
+        await set_device_status(conn, principal.tenant_id, device_id, "REVOKED", decommission=True)
+    device = await require_device(conn, principal.tenant_id, device_id)
+    return DeviceStatusChange(
+        device_id=device_id, status="REVOKED", decommissioned_at=device.decommissioned_at
+    )
+
+
+@router.post(
+    "/{device_id}/provision-token",
+    response_model=ProvisionToken,
+    responses={404: {"model": ErrorBody}},
+)
+async def rotate_provision_token(
+    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId
+) -> ProvisionToken:
+    """Issue a new provision token (shown once); the old one stops working within the ingest cache TTL."""
+    assert principal.tenant_id
+    device = await require_device(conn, principal.tenant_id, device_id)
+    if device.registry_status != "ACTIVE":
+        raise ApiError(409, "device_not_active", f"device {device_id!r} is {device.registry_status}")
+    with as_api_errors():
+        token = await rotate_token(conn, principal.tenant_id, device_id)
+    return ProvisionToken(device_id=device_id, provision_token=token)

@@ -1,0 +1,173 @@
+"""/operator/tenants: tenant CRUD. Creating a tenant creates its MAIN subscription in the same
+transaction, so a new tenant can register devices at once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from pulse.api.deps import OperatorAdmin, OperatorDb
+from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.pagination import Page, page_params
+from pulse.api.routes.customer.models import Metadata, Name, ShortText
+from pulse.provisioning.devices import TENANT_ID_PATTERN
+
+router = APIRouter(
+    prefix="/operator/tenants",
+    tags=["operator-tenants"],
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+TenantIdPath = Annotated[str, Path(min_length=1, max_length=64)]
+TenantStatus = Literal["ACTIVE", "SUSPENDED", "DELETED"]
+Email = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class TenantPublic(BaseModel):
+    tenant_id: str
+    name: str
+    status: str
+    contact_email: str | None
+    contact_name: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None
+
+
+class TenantList(BaseModel):
+    tenants: list[TenantPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class TenantCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tenant_id: Annotated[str, Field(pattern=TENANT_ID_PATTERN, max_length=64)]
+    name: Name
+    contact_email: Email | None = None
+    contact_name: ShortText | None = None
+    metadata: Metadata = Field(default_factory=dict)
+    device_limit: Annotated[int, Field(ge=0, le=10_000_000)] = 100
+    term_days: Annotated[int, Field(ge=1, le=3650)] = 365
+
+
+class TenantUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    contact_email: Email | None = None
+    contact_name: ShortText | None = None
+    status: TenantStatus | None = None
+    metadata: Metadata | None = None
+
+
+class TenantCreated(BaseModel):
+    tenant: TenantPublic
+    subscription_id: str
+
+
+_COLUMNS = (
+    "tenant_id, name, status, contact_email, contact_name, metadata, created_at, updated_at, deleted_at"
+)
+
+
+async def _tenant(conn, tenant_id: str) -> TenantPublic:
+    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants WHERE tenant_id = $1", tenant_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+    return TenantPublic(**dict(row))
+
+
+@router.get("", response_model=TenantList)
+async def list_tenants(
+    conn: OperatorDb,
+    page: Annotated[Page, Depends(page_params(100, 500))],
+    status: Annotated[Literal["ACTIVE", "SUSPENDED", "DELETED", "ALL"], Query()] = "ALL",
+) -> TenantList:
+    where = "WHERE ($1::text = 'ALL' OR status = $1)"
+    rows = await conn.fetch(
+        f"SELECT {_COLUMNS} FROM tenants {where} ORDER BY tenant_id LIMIT $2 OFFSET $3",
+        status,
+        page.limit,
+        page.offset,
+    )
+    total = await conn.fetchval(f"SELECT count(*) FROM tenants {where}", status)
+    return TenantList(
+        tenants=[TenantPublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.post("", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
+async def create_tenant(conn: OperatorDb, principal: OperatorAdmin, body: TenantCreate) -> TenantCreated:
+    inserted = await conn.fetchval(
+        """INSERT INTO tenants (tenant_id, name, contact_email, contact_name, metadata)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING tenant_id""",
+        body.tenant_id,
+        body.name,
+        body.contact_email,
+        body.contact_name,
+        body.metadata,
+    )
+    if inserted is None:
+        raise ApiError(409, "tenant_exists", f"tenant {body.tenant_id!r} already exists")
+    subscription_id = await conn.fetchval(
+        """INSERT INTO subscriptions (tenant_id, subscription_type, device_limit, term_start, term_end, status,
+                                      description, created_by)
+           VALUES ($1, 'MAIN', $2, now(), now() + make_interval(days => $3), 'ACTIVE', 'Created with the tenant', $4)
+           RETURNING subscription_id""",
+        body.tenant_id,
+        body.device_limit,
+        body.term_days,
+        f"operator:{principal.sub}",
+    )
+    await conn.execute(
+        """INSERT INTO subscription_audit (tenant_id, subscription_id, event_type, actor_type, actor_id, new_state)
+           VALUES ($1, $2, 'SUBSCRIPTION_CREATED', 'admin', $3, $4)""",
+        body.tenant_id,
+        subscription_id,
+        principal.sub,
+        {"device_limit": body.device_limit, "term_days": body.term_days, "subscription_type": "MAIN"},
+    )
+    return TenantCreated(tenant=await _tenant(conn, body.tenant_id), subscription_id=subscription_id)
+
+
+@router.get("/{tenant_id}", response_model=TenantPublic)
+async def get_tenant(conn: OperatorDb, tenant_id: TenantIdPath) -> TenantPublic:
+    return await _tenant(conn, tenant_id)
+
+
+@router.patch("/{tenant_id}", response_model=TenantPublic, responses={400: {"model": ErrorBody}})
+async def update_tenant(
+    conn: OperatorDb, principal: OperatorAdmin, tenant_id: TenantIdPath, body: TenantUpdate
+) -> TenantPublic:
+    fields = body.model_fields_set
+    if not fields:
+        raise ApiError(400, "bad_request", "no fields to update")
+    if any(getattr(body, f) is None for f in fields & {"name", "status", "metadata"}):
+        raise ApiError(400, "bad_request", "name, status and metadata cannot be null")
+    values: dict[str, object] = {f: getattr(body, f) for f in fields}
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
+    if "status" in values:  # the right-hand side sees the old row: compare the new status parameter
+        status_param = list(values).index("status") + 2
+        assignments += (
+            f", deleted_at = CASE WHEN ${status_param}::text = 'DELETED' THEN COALESCE(deleted_at, now()) END"
+        )
+    if not await conn.fetchval(
+        f"UPDATE tenants SET {assignments} WHERE tenant_id = $1 RETURNING 1", tenant_id, *values.values()
+    ):
+        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+    return await _tenant(conn, tenant_id)
+
+
+@router.delete("/{tenant_id}", response_model=TenantPublic)
+async def delete_tenant(conn: OperatorDb, principal: OperatorAdmin, tenant_id: TenantIdPath) -> TenantPublic:
+    """Soft delete: status DELETED; data is kept (hard deletion is a separate, deliberate step)."""
+    if not await conn.fetchval(
+        "UPDATE tenants SET status = 'DELETED', deleted_at = now() WHERE tenant_id = $1 RETURNING 1",
+        tenant_id,
+    ):
+        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+    return await _tenant(conn, tenant_id)

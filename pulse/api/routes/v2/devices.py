@@ -1,0 +1,127 @@
+"""/api/v2/devices: the fleet, one device, its telemetry history and latest values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from pulse.api.deps import CustomerPrincipal, TenantDb
+from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.pagination import Page, page_params
+from pulse.api.queries import devices as device_queries
+from pulse.api.queries import telemetry as telemetry_queries
+from pulse.api.queries.devices import DeviceList, DevicePublic
+from pulse.api.queries.telemetry import MAX_BUCKETS, MAX_METRICS, Bucket, LatestTelemetry, TelemetryHistory
+from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list, utc
+
+router = APIRouter(prefix="/api/v2/devices", tags=["v2-devices"], responses={401: {"model": ErrorBody}})
+
+
+class DeviceDetail(BaseModel):
+    tenant_id: str
+    device: DevicePublic
+
+
+async def require_device(conn, tenant_id: str, device_id: str) -> DevicePublic:
+    device = await device_queries.get_device(conn, tenant_id, device_id)
+    if device is None:
+        raise ApiError(404, "not_found", f"no device {device_id!r}")
+    return device
+
+
+@router.get("", response_model=DeviceList)
+async def list_devices(
+    principal: CustomerPrincipal,
+    conn: TenantDb,
+    page: Annotated[Page, Depends(page_params(100, 1000))],
+    status: Annotated[Literal["ONLINE", "STALE", "OFFLINE"] | None, Query()] = None,
+    site_id: SiteFilter = None,
+    tags: TagsFilter = None,
+    q: SearchText = None,
+) -> DeviceList:
+    """The tenant's devices (decommissioned ones left out), ordered by site and device id."""
+    devices, total = await device_queries.list_devices(
+        conn,
+        principal.tenant_id,
+        page,
+        status=status,
+        site_id=site_id,
+        tags=split_list(tags, name="tags"),
+        q=q,
+    )
+    return DeviceList(
+        tenant_id=principal.tenant_id,
+        devices=devices,
+        count=len(devices),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.get("/{device_id}", response_model=DeviceDetail, responses={404: {"model": ErrorBody}})
+async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
+    assert principal.tenant_id
+    return DeviceDetail(
+        tenant_id=principal.tenant_id, device=await require_device(conn, principal.tenant_id, device_id)
+    )
+
+
+@router.get(
+    "/{device_id}/telemetry",
+    response_model=TelemetryHistory,
+    response_model_exclude_none=True,
+    responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+async def telemetry_history(
+    principal: CustomerPrincipal,
+    conn: TenantDb,
+    device_id: DeviceId,
+    bucket: Bucket = Bucket.RAW,
+    start: Annotated[datetime | None, Query(description="ISO-8601; default: end minus `hours`.")] = None,
+    end: Annotated[datetime | None, Query(description="ISO-8601; default: now.")] = None,
+    hours: Annotated[int, Query(ge=1, le=24 * 31, description="Range when `start` is not given.")] = 24,
+    metrics: Annotated[
+        str | None, Query(max_length=2000, description=f"Comma-separated metric names (max {MAX_METRICS}).")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=5000, description="Rows for bucket=raw.")] = 500,
+) -> TelemetryHistory:
+    """Raw rows (newest first) or min/max/avg/last per metric in 1 m, 5 m, 1 h or 1 d buckets."""
+    assert principal.tenant_id
+    end = utc(end) or datetime.now(UTC)
+    start = utc(start) or end - timedelta(hours=hours)
+    if start >= end:
+        raise ApiError(400, "bad_request", "start must be before end")
+    selected = split_list(metrics, max_items=MAX_METRICS, name="metrics")
+    if bucket != Bucket.RAW and telemetry_queries.bucket_count(start, end, bucket) > MAX_BUCKETS:
+        raise ApiError(400, "too_many_buckets", f"the range holds more than {MAX_BUCKETS} {bucket} buckets")
+    await require_device(conn, principal.tenant_id, device_id)
+    history = TelemetryHistory(device_id=device_id, bucket=bucket, start=start, end=end)
+    if bucket == Bucket.RAW:
+        history.raw = await telemetry_queries.raw_history(
+            conn, principal.tenant_id, device_id, start, end, selected, limit
+        )
+    else:
+        history.series = await telemetry_queries.bucketed_history(
+            conn, principal.tenant_id, device_id, start, end, bucket, selected
+        )
+    return history
+
+
+@router.get(
+    "/{device_id}/telemetry/latest", response_model=LatestTelemetry, responses={404: {"model": ErrorBody}}
+)
+async def latest_telemetry(
+    principal: CustomerPrincipal,
+    conn: TenantDb,
+    device_id: DeviceId,
+    count: Annotated[int, Query(ge=1, le=10)] = 1,
+) -> LatestTelemetry:
+    """The device's most recent telemetry messages, newest first."""
+    assert principal.tenant_id
+    await require_device(conn, principal.tenant_id, device_id)
+    rows = await telemetry_queries.latest(conn, principal.tenant_id, device_id, count)
+    return LatestTelemetry(device_id=device_id, telemetry=rows, count=len(rows))

@@ -1,0 +1,173 @@
+"""WebSocket /api/v2/ws: live telemetry, device state changes and new alerts of the caller's tenant.
+
+Authenticate with `?token=<access token>` or, better (URLs end up in logs), with a first message
+`{"action": "auth", "token": "..."}` within 10 s. Bad or missing token: close 4001; a role without
+tenant access: close 4003; the connection closes with 4001 when the token expires (reconnect with a
+fresh one). Everything of the tenant is sent by default; narrow it with
+`{"action": "subscribe"|"unsubscribe", "type": "telemetry"|"device_state"|"alerts"}` and
+`{"action": "subscribe"|"unsubscribe", "type": "device", "device_id": "..."}` (with any device
+subscribed, telemetry is limited to the subscribed devices). Server messages: `hello`, `subscribed`,
+`unsubscribed`, `error`, `telemetry`, `device_state`, `alerts`, `ping`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from pulse.api.live import LiveHub, Subscriber
+from pulse.identity.principal import Principal
+from pulse.identity.roles import CUSTOMER
+from pulse.identity.verify import TokenError, TokenVerifier
+
+router = APIRouter(tags=["v2-live"])
+
+AUTH_TIMEOUT = 10.0
+PING_SECONDS = 25.0
+MAX_CLIENT_MESSAGE = 4096
+MAX_DEVICE_FILTERS = 500
+CHANNELS = ("telemetry", "device_state", "alerts")
+CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_TOO_SLOW = 4001, 4003, 4008
+
+
+@dataclass
+class Filters:
+    channels: set[str] = field(default_factory=lambda: set(CHANNELS))
+    devices: set[str] = field(default_factory=set)
+
+    def wants(self, message: dict[str, Any]) -> bool:
+        kind = message["type"]
+        if kind not in self.channels:
+            return False
+        if kind == "telemetry" and self.devices:
+            return message["device_id"] in self.devices
+        return True
+
+    def apply(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A client's subscribe/unsubscribe request → the acknowledgement (or an error)."""
+        action, kind = request.get("action"), request.get("type")
+        if action not in ("subscribe", "unsubscribe"):
+            return {"type": "error", "message": "action must be subscribe, unsubscribe or auth"}
+        adding = action == "subscribe"
+        if kind == "device":
+            device_id = request.get("device_id")
+            if not isinstance(device_id, str) or not 0 < len(device_id) <= 128:
+                return {"type": "error", "message": "device_id required for device subscription"}
+            if adding and len(self.devices) >= MAX_DEVICE_FILTERS:
+                return {"type": "error", "message": f"at most {MAX_DEVICE_FILTERS} device subscriptions"}
+            (self.devices.add if adding else self.devices.discard)(device_id)
+            return {"type": f"{action}d", "channel": "device", "device_id": device_id}
+        if kind not in CHANNELS:
+            return {"type": "error", "message": f"type must be one of {', '.join(CHANNELS)} or device"}
+        (self.channels.add if adding else self.channels.discard)(kind)
+        return {"type": f"{action}d", "channel": kind}
+
+
+async def _token_from(websocket: WebSocket) -> str | None:
+    token = websocket.query_params.get("token")
+    if token:
+        return token
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT)
+        message = json.loads(raw) if len(raw) <= MAX_CLIENT_MESSAGE * 4 else {}
+    except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+        return None
+    if (
+        isinstance(message, dict)
+        and message.get("action") == "auth"
+        and isinstance(message.get("token"), str)
+    ):
+        return message["token"]
+    return None
+
+
+async def _close(websocket: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # the client may be gone already
+        await websocket.close(code, reason)
+
+
+async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> Principal | None:
+    token = await _token_from(websocket)
+    if not token:
+        await _close(websocket, CLOSE_UNAUTHORIZED, "missing token")
+        return None
+    try:
+        principal = await verifier.verify(token)
+    except TokenError as exc:
+        await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail[:120])
+        return None
+    if not principal.has(CUSTOMER) or not principal.tenant_id:
+        await _close(websocket, CLOSE_FORBIDDEN, "the customer role is required")
+        return None
+    return principal
+
+
+async def _read_client(websocket: WebSocket, filters: Filters) -> None:
+    while True:
+        raw = await websocket.receive_text()
+        try:
+            request = json.loads(raw) if len(raw) <= MAX_CLIENT_MESSAGE else None
+        except ValueError:
+            request = None
+        if not isinstance(request, dict):
+            await websocket.send_json(
+                {"type": "error", "message": f"send JSON objects of at most {MAX_CLIENT_MESSAGE} bytes"}
+            )
+            continue
+        await websocket.send_json(filters.apply(request))
+
+
+async def _write_client(
+    websocket: WebSocket, subscriber: Subscriber, filters: Filters, expires_at: int | None
+) -> None:
+    while True:
+        timeout = PING_SECONDS
+        if expires_at is not None:
+            timeout = min(timeout, max(expires_at - time.time(), 0))
+        try:
+            message = await asyncio.wait_for(subscriber.queue.get(), timeout)
+        except TimeoutError:
+            if expires_at is not None and time.time() >= expires_at:
+                await _close(websocket, CLOSE_UNAUTHORIZED, "token expired")
+                return
+            await websocket.send_json({"type": "ping"})
+            continue
+        if subscriber.overflowed:
+            await _close(websocket, CLOSE_TOO_SLOW, "client too slow; reconnect")
+            return
+        if filters.wants(message):
+            await websocket.send_json(message)
+
+
+@router.websocket("/api/v2/ws")
+async def live_updates(websocket: WebSocket) -> None:
+    await websocket.accept()
+    principal = await _authenticate(websocket, websocket.app.state.verifier)
+    if principal is None:
+        return
+    assert principal.tenant_id
+    hub: LiveHub = websocket.app.state.live_hub
+    subscriber = await hub.subscribe(principal.tenant_id)
+    filters = Filters()
+    try:
+        await websocket.send_json(
+            {"type": "hello", "tenant_id": principal.tenant_id, "channels": sorted(filters.channels)}
+        )
+        reader = asyncio.create_task(_read_client(websocket, filters))
+        writer = asyncio.create_task(_write_client(websocket, subscriber, filters, principal.expires_at))
+        done, pending = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                await task
+        for task in done:
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+                task.result()
+    finally:
+        hub.unsubscribe(subscriber)

@@ -1,0 +1,52 @@
+"""`pulse bench ...`: benchmarks (not tests) that print figures as ratios against a baseline measured
+in the same run. Results go in bench/README.md."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+bench_app = typer.Typer(
+    help="Benchmarks: figures against a baseline measured in the same run.", no_args_is_help=True
+)
+
+
+@bench_app.command()
+def ingest(
+    devices: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Devices the messages are spread over.")
+    ] = 1000,
+    messages: Annotated[
+        int, typer.Option(min=100, help="Messages per MQTT round (QoS 0, then QoS 1).")
+    ] = 50_000,
+    http_messages: Annotated[
+        int, typer.Option(min=0, help="Messages through HTTP batch ingest (0: skip).")
+    ] = 100_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="A scratch PostgreSQL (default: a private embedded one).")
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
+) -> None:
+    """Ingest throughput: committed rows/s vs a bare paho subscriber, losses at QoS 0/1, HTTP batch rate."""
+    from pulse.bench.ingest import as_json, format_report, run_ingest_bench
+
+    result = asyncio.run(
+        run_ingest_bench(
+            devices=devices,
+            messages=messages,
+            http_messages=http_messages,
+            database_url=database_url,
+            mqtt_url=mqtt_url,
+        )
+    )
+    typer.echo(format_report(result))
+    if json_out is not None:
+        json_out.write_bytes(as_json(result))

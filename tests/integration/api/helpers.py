@@ -1,0 +1,206 @@
+"""Factories for API tests: tenants, users, devices, alerts, and bearer tokens from the app's own issuer."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import jwt
+
+from pulse.db.tx import operator_tx
+from pulse.identity.pkce import s256
+from pulse.identity.tokens import access_claims
+from pulse.identity.users import User, create_user
+
+REDIRECT_URI = "http://127.0.0.1:9876/callback"
+
+
+def client_for(app) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=app.state.settings.base_url)
+
+
+async def make_tenant(pool, tenant_id: str, *, device_limit: int = 100) -> None:
+    async with operator_tx(pool, "test") as conn:
+        await conn.execute(
+            "INSERT INTO tenants (tenant_id, name) VALUES ($1, $2)", tenant_id, f"Tenant {tenant_id}"
+        )
+        await conn.execute(
+            """INSERT INTO subscriptions (tenant_id, subscription_type, device_limit, term_end)
+               VALUES ($1, 'MAIN', $2, now() + interval '1 year')""",
+            tenant_id,
+            device_limit,
+        )
+
+
+async def make_user(
+    pool, username: str, roles: list[str], tenant_id: str | None, password: str | None = None
+):
+    password = password or secrets.token_urlsafe(16)
+    async with operator_tx(pool, "test") as conn:
+        user = await create_user(
+            conn,
+            username=username,
+            password=password,
+            roles=roles,
+            tenant_id=tenant_id,
+            email=f"{username}@example.com",
+        )
+    return user, password
+
+
+async def bearer(app, roles: list[str], tenant_id: str | None, *, sub: str | None = None, **override) -> dict:
+    """Authorization header with a token signed by the app's built-in issuer (no login round trip)."""
+    issuer = app.state.issuer
+    user = User(
+        user_id=sub or f"user-{'-'.join(roles)}-{tenant_id or 'ops'}",
+        tenant_id=tenant_id,
+        username=f"{'-'.join(roles)}@{tenant_id or 'ops'}",
+        email=None,
+        display_name=None,
+        roles=tuple(roles),
+        status="ACTIVE",
+        kind="person",
+    )
+    claims = access_claims(
+        user, issuer=issuer.issuer, audience=issuer.audience, client_id="pulse-ui", scope="openid", ttl=300
+    )
+    claims.update(override)
+    key = await issuer.keys.signing_key()
+    token = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    return {"Authorization": f"Bearer {token}"}
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    return verifier, s256(verifier)
+
+
+def authorize_params(challenge: str, **extra) -> dict:
+    params = {
+        "response_type": "code",
+        "client_id": "pulse-ui",
+        "redirect_uri": REDIRECT_URI,
+        "scope": "openid profile",
+        "state": secrets.token_urlsafe(8),
+        "nonce": secrets.token_urlsafe(8),
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    params.update(extra)
+    return params
+
+
+def csrf_from(page: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = page.index(marker) + len(marker)
+    return page[start : page.index('"', start)]
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str) -> dict:
+    """The whole authorization-code + PKCE flow as a browser and a console would run it."""
+    verifier, challenge = pkce_pair()
+    params = authorize_params(challenge)
+    page = await client.get("/oauth/authorize", params=params)
+    assert page.status_code == 200, page.text
+    form = {**params, "csrf_token": csrf_from(page.text), "username": username, "password": password}
+    submitted = await client.post("/oauth/authorize", data=form)
+    assert submitted.status_code == 303, submitted.text
+    query = parse_qs(urlsplit(submitted.headers["location"]).query)
+    assert query["state"] == [params["state"]]
+    tokens = await client.post(
+        "/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": verifier,
+            "client_id": "pulse-ui",
+        },
+    )
+    assert tokens.status_code == 200, tokens.text
+    return tokens.json()
+
+
+def now() -> int:
+    return int(time.time())
+
+
+async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, str]:
+    """One of everything a tenant can own, written directly; returns the ids by path-parameter name.
+    Ids end in `suffix`, so two tenants seeded with different suffixes share no id."""
+    device_id, site_id, group_id, tag = f"dev-{suffix}", f"site-{suffix}", f"grp-{suffix}", f"floor-{suffix}"
+    from pulse.provisioning.devices import register_device
+
+    async with operator_tx(pool, "test") as conn:
+        await register_device(
+            conn, tenant_id, device_id, site_id, fields={"device_type": "sensor"}, credential="none"
+        )
+        await conn.execute(
+            """INSERT INTO device_state (tenant_id, device_id, site_id, status, last_seen_at, state)
+               VALUES ($1, $2, $3, 'ONLINE', now(), '{"temp_c": 21.5, "battery_pct": 12}')""",
+            tenant_id,
+            device_id,
+            site_id,
+        )
+        await conn.execute(
+            "INSERT INTO device_tags (tenant_id, device_id, tag) VALUES ($1, $2, $3)",
+            tenant_id,
+            device_id,
+            tag,
+        )
+        await conn.execute(
+            "INSERT INTO device_groups (tenant_id, group_id, name) VALUES ($1, $2, 'Group')",
+            tenant_id,
+            group_id,
+        )
+        await conn.execute(
+            "INSERT INTO device_group_members (tenant_id, group_id, device_id) VALUES ($1, $2, $3)",
+            tenant_id,
+            group_id,
+            device_id,
+        )
+        token_id = await conn.fetchval(
+            """INSERT INTO device_api_tokens (tenant_id, device_id, client_id, token_hash)
+               VALUES ($1, $2, $3, 'h') RETURNING id""",
+            tenant_id,
+            device_id,
+            f"client-{tenant_id}-{device_id}",
+        )
+        alert_id = await conn.fetchval(
+            """INSERT INTO alerts (tenant_id, site_id, device_id, alert_type, fingerprint, summary, severity)
+               VALUES ($1, $2, $3, 'THRESHOLD', 'fp-' || $3, 'too hot', 4) RETURNING id""",
+            tenant_id,
+            site_id,
+            device_id,
+        )
+        rule_id = await conn.fetchval(
+            """INSERT INTO alert_rules (tenant_id, name, metric_name, operator, threshold)
+               VALUES ($1, 'Hot', 'temp_c', 'GT', 50) RETURNING rule_id""",
+            tenant_id,
+        )
+        window_id = await conn.fetchval(
+            """INSERT INTO alert_maintenance_windows (tenant_id, window_id, name, starts_at)
+               VALUES ($1, $2, 'Upgrade', now()) RETURNING window_id""",
+            tenant_id,
+            f"mw-{suffix}",
+        )
+        user_id = await conn.fetchval(
+            """INSERT INTO users (tenant_id, username, password_hash, roles)
+               VALUES ($1, 'viewer-' || $1, 'not-a-hash', '{customer}') RETURNING user_id""",
+            tenant_id,
+        )
+    return {
+        "device_id": device_id,
+        "site_id": site_id,
+        "group_id": group_id,
+        "tag": tag,
+        "token_id": str(token_id),
+        "alert_id": str(alert_id),
+        "rule_id": rule_id,
+        "window_id": window_id,
+        "user_id": str(user_id),
+        "tenant_id": tenant_id,
+    }
