@@ -46,3 +46,15 @@ def test_secret_not_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "s3cret-admin-key" not in repr(settings)
     assert settings.admin_key is not None
     assert settings.admin_key.get_secret_value() == "s3cret-admin-key"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from pathlib import Path
+
+    from pulse.config import Settings
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    missing = [
+        f"PULSE_{name.upper()}" for name in Settings.model_fields if f"`PULSE_{name.upper()}`" not in readme
+    ]
+    assert missing == []
