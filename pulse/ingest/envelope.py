@@ -13,8 +13,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-TOPIC_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-MSG_TYPE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+from pulse.provisioning.devices import ID_SEGMENT
+
+# Ids are MQTT topic segments; the pattern is the one devices are registered with.
+TOPIC_SEGMENT = re.compile(f"^{ID_SEGMENT}$")
+# The whole topic in one match: tenant/{tenant_id}/device/{device_id}/{msg_type}.
+TOPIC = re.compile(rf"^tenant/({ID_SEGMENT})/device/({ID_SEGMENT})/([a-z][a-z0-9_-]{{0,31}})$")
 MAX_STRING = 1024
 
 

@@ -17,7 +17,8 @@ from pulse.provisioning.tokens import hash_secret, new_activation_code, new_prov
 from pulse.subscriptions.limits import refresh_device_count, reserve_device_slot
 
 # Ids become MQTT topic segments: no '/', '+', '#', no spaces or control characters.
-ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$"
+ID_SEGMENT = r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}"
+ID_PATTERN = f"^{ID_SEGMENT}$"
 TENANT_ID_PATTERN = r"^[a-z0-9]([a-z0-9-]{0,62}[a-z0-9])?$"
 _ID_RE = re.compile(ID_PATTERN)
 

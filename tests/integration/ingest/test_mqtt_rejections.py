@@ -169,3 +169,28 @@ async def test_hostile_input_is_quarantined_and_ingest_keeps_going(
 async def _reasons_if(pool, n: int):
     reasons = await _reasons(pool)
     return reasons if len(reasons) >= n else None
+
+
+async def test_rotated_token_is_refused_within_the_cache_ttl(
+    ingest, ingest_settings, pool, device: Device
+) -> None:
+    from pulse.provisioning.devices import rotate_token
+
+    await publish(ingest_settings, [(device.topic, device.payload(seq=1))])
+    await wait_for(lambda: _accepted(pool, device.device_id))  # the old token is now the verified one
+    async with operator_tx(pool, "test") as conn:
+        new_token = await rotate_token(conn, "acme", device.device_id)
+    await asyncio.sleep(ingest_settings.ingest_auth_cache_ttl + 0.1)
+    await publish(
+        ingest_settings,
+        [
+            (device.topic, device.payload(seq=2)),
+            (device.topic, device.payload(seq=3, provision_token=new_token)),
+        ],
+    )
+    assert await wait_for(lambda: _reasons(pool)) == ["TOKEN_INVALID"]
+    assert await wait_for(lambda: _accepted_at_least(pool, device.device_id, 2))
+
+
+async def _accepted_at_least(pool, device_id: str, n: int) -> bool:
+    return await _accepted(pool, device_id) >= n
