@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -61,6 +62,15 @@ def install_error_handlers(app: FastAPI) -> None:
         # Drop the echoed input: it can be large and may carry secrets.
         detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return error_response(422, "invalid_request", detail)
+
+    @app.exception_handler(asyncpg.DataError)
+    async def _data_error(request: Request, exc: asyncpg.DataError):
+        # A value PostgreSQL cannot take (bytes not valid in UTF-8, a NUL, a number out of range) came
+        # from the request: the client's error, not ours.
+        log.info("request value refused by the database", path=request.url.path, sqlstate=exc.sqlstate)
+        return error_response(
+            422, "invalid_request", f"a value in the request cannot be used: {exc.__class__.__name__}"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):

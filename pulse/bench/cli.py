@@ -50,3 +50,51 @@ def ingest(
     typer.echo(format_report(result))
     if json_out is not None:
         json_out.write_bytes(as_json(result))
+
+
+@bench_app.command()
+def api(
+    devices: Annotated[int, typer.Option(min=10, max=100_000, help="Devices of the bench tenant.")] = 10_000,
+    rows: Annotated[
+        int, typer.Option(min=1000, max=10_000_000, help="Telemetry rows over the last 24 hours.")
+    ] = 1_000_000,
+    alerts: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="Alerts of the tenant (mixed statuses).")
+    ] = 3000,
+    requests: Annotated[
+        int, typer.Option(min=20, help="Measured requests per endpoint (after a warm-up of 30).")
+    ] = 300,
+    concurrency: Annotated[
+        int, typer.Option(min=0, max=256, help="Clients of the concurrent round (0 or 1: skip it).")
+    ] = 8,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A scratch PostgreSQL; its tenant 'bench-api' is replaced (default: a private embedded one)."
+        ),
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
+) -> None:
+    """API read latency over HTTP: p50/p95/p99 of device list, device detail, alerts list and a 24-hour
+    chart in 1-minute buckets, against GET /healthz and the same queries run directly with asyncpg."""
+    from pulse.bench.api import as_json, format_report, run_api_bench
+
+    result = asyncio.run(
+        run_api_bench(
+            devices=devices,
+            rows=rows,
+            alerts=alerts,
+            requests=requests,
+            concurrency=concurrency,
+            database_url=database_url,
+            mqtt_url=mqtt_url,
+        )
+    )
+    typer.echo(format_report(result))
+    if json_out is not None:
+        json_out.write_bytes(as_json(result))

@@ -108,15 +108,21 @@ async def bucketed_history(
     """Per metric, the buckets that have numeric samples. Non-numeric values are left out."""
     rows = await conn.fetch(
         """SELECT date_bin($5::interval, t.time, timestamptz 'epoch') AS bucket, m.key AS metric,
-                  min(m.num) AS min, max(m.num) AS max, avg(m.num) AS avg,
+                  -- sum/count, not avg(): float8 avg() also sums squares and overflows above ~1e154.
+                  min(m.num) AS min, max(m.num) AS max, sum(m.num) / count(m.num) AS avg,
                   (array_agg(m.num ORDER BY t.time DESC))[1] AS last, count(*) AS count
              FROM telemetry t
             CROSS JOIN LATERAL (
                   -- CASE fixes the order: only numbers are cast, and only those a double can hold
-                  SELECT e.key, CASE WHEN jsonb_typeof(e.value) = 'number' AND abs((e.value)::numeric) < 1e300
-                                     THEN (e.value)::double precision END AS num
-                    FROM jsonb_each(t.metrics) e
-                   WHERE $4::text[] IS NULL OR e.key = ANY($4)) m
+                  SELECT k.key, CASE WHEN jsonb_typeof(k.value) = 'number' AND abs((k.value)::numeric) < 1e300
+                                     THEN (k.value)::double precision END AS num
+                    FROM (-- every key, or only the selected ones, looked up rather than searched for
+                          SELECT e.key, e.value FROM jsonb_each(t.metrics) e WHERE $4::text[] IS NULL
+                          UNION ALL
+                          SELECT s.key, t.metrics -> s.key FROM unnest($4::text[]) s(key)) k
+                  -- OFFSET 0 keeps the subquery from being flattened into the outer query, where `num`
+                  -- would be computed again for the filter and for every aggregate (5 times per row)
+                  OFFSET 0) m
             WHERE t.tenant_id = $1 AND t.device_id = $2 AND t.time >= $3 AND t.time < $6
               AND t.msg_type = 'telemetry' AND m.num IS NOT NULL
             GROUP BY 1, 2
@@ -124,7 +130,7 @@ async def bucketed_history(
         tenant_id,
         device_id,
         start,
-        metrics,
+        list(dict.fromkeys(metrics)) if metrics is not None else None,  # a key named twice counts once
         BUCKET_WIDTH[bucket],
         end,
     )

@@ -60,3 +60,19 @@ async def test_openapi_document(pool) -> None:
     assert spec["info"]["title"] == "Pulse API"
     assert {"/healthz", "/readyz"} <= set(spec["paths"])
     assert spec["paths"]["/readyz"]["get"]["operationId"] == "health-readyz"
+
+
+async def test_database_data_errors_are_client_errors(settings, pool) -> None:
+    from fastapi import Query
+
+    app = create_app(settings, pool)
+
+    @app.get("/probe-data-error")
+    async def probe(value: str = Query()):  # a NUL is valid in a URL but not in a PostgreSQL text value
+        async with pool.acquire() as conn:
+            return {"echo": await conn.fetchval("SELECT $1::text", value)}
+
+    async with client_for(app) as client:
+        response = await client.get("/probe-data-error", params={"value": "a\x00b"})
+    assert response.status_code == 422
+    assert response.json()["error"] == "invalid_request"
