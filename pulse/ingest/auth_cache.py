@@ -36,7 +36,7 @@ SELECT k.tenant_id, k.device_id, d.site_id, d.status, d.provision_token_hash,
   LEFT JOIN subscriptions s ON s.tenant_id = d.tenant_id AND s.subscription_id = d.subscription_id
 """
 
-_MISSING = object()
+MISSING = object()  # lookup(): not cached (or expired), load it
 
 
 class DeviceAuthCache:
@@ -51,10 +51,10 @@ class DeviceAuthCache:
         """The cached entry (None = known not to exist), or `MISSING` when a load is needed."""
         entry = self._entries.get(key)
         if entry is None:
-            return _MISSING
+            return MISSING
         if entry[0] <= self._clock():
             del self._entries[key]
-            return _MISSING
+            return MISSING
         return entry[1]
 
     async def load(self, keys: set[DeviceKey]) -> None:
@@ -82,12 +82,3 @@ class DeviceAuthCache:
             # Evict the oldest tenth (at least the overflow) in one go rather than one per insert.
             for _ in range(max(overflow, self._max_size // 10)):
                 self._entries.popitem(last=False)
-
-    def invalidate(self, key: DeviceKey) -> None:
-        self._entries.pop(key, None)
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-MISSING = _MISSING

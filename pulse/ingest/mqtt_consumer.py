@@ -53,10 +53,6 @@ class Inbox:
         self._signalled = False
         self.closed = False
 
-    @property
-    def in_flight(self) -> int:
-        return self._received - self._completed
-
     def put(self, message: Inbound) -> None:
         """Called from paho's thread; blocks while `capacity` messages are uncommitted."""
         while self._received - self._completed >= self._capacity:

@@ -43,9 +43,6 @@ class TokenBuckets:
             del self._buckets[key]
         self._next_purge = now + self._idle_ttl
 
-    def __len__(self) -> int:
-        return len(self._buckets)
-
 
 class SlidingWindows:
     """At most `limit` hits per `window` seconds per key."""
