@@ -22,6 +22,7 @@ from pulse.config import load_settings
 from pulse.db.migrate import migrate_dsn
 from pulse.db.pool import create_pool
 from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
+from tests.brokers import Broker, broker_settings
 
 _DB_PREFIX = "pulse_t_"
 _counter = itertools.count()
@@ -110,22 +111,35 @@ async def empty_database_url(admin_dsn: str):
 
 
 @pytest.fixture(scope="session")
-async def mqtt_url(tmp_path_factory: pytest.TempPathFactory):
+async def mqtt_broker(tmp_path_factory: pytest.TempPathFactory):
+    """PULSE_TEST_MQTT_URL, else an embedded broker (PULSE_TEST_EMBEDDED_BROKER=amqtt forces the
+    fallback a machine without Mosquitto gets, so that path can be tested here too)."""
     external = os.environ.get("PULSE_TEST_MQTT_URL")
     if external:
-        yield external
+        yield Broker(external, v5=os.environ.get("PULSE_TEST_MQTT_VERSION", "5") == "5")
         return
-    broker = EmbeddedBroker(tmp_path_factory.mktemp("broker"), port=0)
+    prefer_mosquitto = os.environ.get("PULSE_TEST_EMBEDDED_BROKER", "mosquitto") != "amqtt"
+    broker = EmbeddedBroker(tmp_path_factory.mktemp("broker"), port=0, prefer_mosquitto=prefer_mosquitto)
     await broker.start()
     try:
-        yield broker.url
+        yield Broker(broker.url, v5=broker.supports_shared_subscriptions)
     finally:
         await broker.stop()
 
 
+@pytest.fixture(scope="session")
+def mqtt_url(mqtt_broker: Broker) -> str:
+    return mqtt_broker.url
+
+
 @pytest.fixture
-def settings(database_url: str, mqtt_url: str, tmp_path: Path):
-    return load_settings(database_url=database_url, mqtt_url=mqtt_url, data_dir=tmp_path / "data")
+def settings(database_url: str, mqtt_broker: Broker, tmp_path: Path):
+    return load_settings(
+        database_url=database_url,
+        mqtt_url=mqtt_broker.url,
+        data_dir=tmp_path / "data",
+        **broker_settings(mqtt_broker),
+    )
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ def ingest_settings(settings):
     return settings.model_copy(
         update={
             "ingest_client_id": f"test-ingest-{suffix}",
-            "ingest_shared_group": f"g{suffix}",
+            "ingest_shared_group": f"g{suffix}" if settings.ingest_shared_group else "",
             "ingest_auth_cache_ttl": 0.5,
             "ingest_flush_ms": 20,
             "ingest_settings_poll_seconds": 0.2,

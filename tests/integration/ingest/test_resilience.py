@@ -17,6 +17,7 @@ from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
 from pulse.ingest import service as ingest_service
+from tests.brokers import Broker, broker_settings
 from tests.integration.ingest.helpers import make_device, make_tenant, publish, wait_consuming, wait_for
 
 
@@ -38,16 +39,15 @@ async def own_broker(tmp_path):
     await broker.stop()
 
 
-def _settings(dsn: str, mqtt_url: str, tmp_path, **extra):
+def _settings(dsn: str, broker: Broker, tmp_path):
     suffix = uuid.uuid4().hex[:8]
     return load_settings(
         database_url=dsn,
-        mqtt_url=mqtt_url,
+        mqtt_url=broker.url,
         data_dir=tmp_path / "data",
         ingest_client_id=f"resilience-{suffix}",
-        ingest_shared_group=f"r{suffix}",
         ingest_flush_ms=20,
-        **extra,
+        **({"ingest_shared_group": f"r{suffix}"} | broker_settings(broker)),
     )
 
 
@@ -68,9 +68,9 @@ async def _seqs(pool) -> set[int]:
         return {r["seq"] for r in await conn.fetch("SELECT seq FROM telemetry WHERE tenant_id = 'acme'")}
 
 
-async def test_database_outage_loses_nothing_at_qos1(own_postgres, mqtt_url, tmp_path) -> None:
+async def test_database_outage_loses_nothing_at_qos1(own_postgres, mqtt_broker, tmp_path) -> None:
     pg, dsn = own_postgres
-    settings = _settings(dsn, mqtt_url, tmp_path)
+    settings = _settings(dsn, mqtt_broker, tmp_path)
     pool = await create_pool(settings)
     try:
         await _raise_rate_limits(pool)
@@ -111,7 +111,9 @@ async def test_broker_restart_is_survived(database_url, own_broker, tmp_path, po
         await conn.execute(
             "UPDATE app_settings SET value = '1000' WHERE key IN ('RATE_LIMIT_RPS', 'RATE_LIMIT_BURST')"
         )
-    settings = _settings(database_url, own_broker.url, tmp_path)
+    settings = _settings(
+        database_url, Broker(own_broker.url, own_broker.supports_shared_subscriptions), tmp_path
+    )
     await make_tenant(pool)
     device = await make_device(pool)
     async with running_ingest(settings, pool) as task:
