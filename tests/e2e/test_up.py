@@ -3,6 +3,7 @@ server left behind, and the data kept for the next start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import pytest
@@ -74,6 +76,30 @@ def _stop(proc: subprocess.Popen) -> str:
     return output
 
 
+async def _simulated_fleet(data_dir: Path, timeout: float = 90) -> tuple[int, int]:
+    """Devices with telemetry rows and devices ONLINE in device_state, once all 25 have reported."""
+    pgdata = data_dir / "postgres"
+    port = int((pgdata / "postmaster.pid").read_text().splitlines()[3])
+    password = (data_dir / "postgres.password").read_text().strip()
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=port, user="postgres", password=password, database="pulse"
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            devices = await conn.fetchval(
+                "SELECT count(DISTINCT device_id) FROM telemetry WHERE tenant_id = 'demo'"
+            )
+            online = await conn.fetchval(
+                "SELECT count(*) FROM device_state WHERE tenant_id = 'demo' AND status = 'ONLINE'"
+            )
+            if devices >= 25 or time.monotonic() > deadline:
+                return devices, online
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+
+
 def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "pulse-data"
     port = free_port()
@@ -83,6 +109,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         assert ready.json()["checks"] == {"database": "ok", "broker": "ok"}
         assert httpx.get(f"http://127.0.0.1:{port}/docs", timeout=5).status_code == 200
         assert _children_using(data_dir), "expected the embedded postgres to be running"
+        devices, online = asyncio.run(_simulated_fleet(data_dir))
+        assert devices == 25, "the 25 simulated devices' telemetry should arrive"
+        assert online == 25
     finally:
         if proc.poll() is None:
             first_output = _stop(proc)
