@@ -98,3 +98,46 @@ def api(
     typer.echo(format_report(result))
     if json_out is not None:
         json_out.write_bytes(as_json(result))
+
+
+@bench_app.command()
+def alerts(
+    breaches: Annotated[
+        int, typer.Option(min=1, max=10_000, help="Breaching messages timed (one per device).")
+    ] = 200,
+    silent: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Devices that fall silent at once.")
+    ] = 10_000,
+    stale_seconds: Annotated[
+        int, typer.Option(min=5, max=3600, help="The bench tenant's stale threshold.")
+    ] = 30,
+    capacity_messages: Annotated[
+        int, typer.Option(min=1000, help="QoS 1 burst that measures ingest capacity (background = half).")
+    ] = 20_000,
+    database_url: Annotated[
+        str | None, typer.Option(help="A scratch PostgreSQL (default: a private embedded one).")
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
+    ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
+    ] = None,
+) -> None:
+    """Alert evaluation: publish → committed alert p50/p95/p99 under background telemetry at half the
+    ingest capacity, NO_HEARTBEAT for a fleet falling silent, evaluator CPU per 1,000 messages."""
+    from pulse.bench.alerts import as_json, format_report, run_alerts_bench
+
+    result = asyncio.run(
+        run_alerts_bench(
+            breaches=breaches,
+            silent=silent,
+            stale_seconds=stale_seconds,
+            capacity_messages=capacity_messages,
+            database_url=database_url,
+            mqtt_url=mqtt_url,
+        )
+    )
+    typer.echo(format_report(result))
+    if json_out is not None:
+        json_out.write_bytes(as_json(result))

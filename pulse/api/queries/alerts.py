@@ -130,3 +130,24 @@ async def silence(
         minutes,
     )
     return alert_from(row) if row else None
+
+
+class AlertEventPublic(BaseModel):
+    event: Literal["OPENED", "UPDATED", "ACKNOWLEDGED", "SILENCED", "CLOSED"]
+    status: AlertStatus
+    actor: str | None
+    details: dict[str, Any]
+    created_at: datetime
+
+
+async def list_events(
+    conn: asyncpg.Connection, tenant_id: str | None, alert_id: int
+) -> list[AlertEventPublic]:
+    """The alert's timeline, oldest first (rows written by the triggers on `alerts`, migration 041)."""
+    rows = await conn.fetch(
+        """SELECT event, status, actor, details, created_at FROM alert_events
+            WHERE alert_id = $2 AND ($1::text IS NULL OR tenant_id = $1) ORDER BY id LIMIT 1000""",
+        tenant_id,
+        alert_id,
+    )
+    return [AlertEventPublic(**dict(r)) for r in rows]

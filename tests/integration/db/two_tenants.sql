@@ -49,6 +49,12 @@ BEGIN
         VALUES (t, 'site-1', 'dev-1', 'THRESHOLD', 'fp', 'too hot') RETURNING id INTO alert;
     INSERT INTO escalation_events (tenant_id, alert_id, event) VALUES (t, alert, 'fired');
     INSERT INTO alert_maintenance_windows (tenant_id, name, starts_at) VALUES (t, 'Upgrade', now());
+    INSERT INTO device_health_settings (tenant_id, heartbeat_stale_seconds, offline_seconds) VALUES (t, 60, 600);
+    INSERT INTO device_status_history (tenant_id, device_id, from_status, to_status, changed_at)
+        VALUES (t, 'dev-1', 'ONLINE', 'STALE', now());
+    INSERT INTO alert_events (tenant_id, alert_id, event, status) VALUES (t, alert, 'UPDATED', 'OPEN');
+    INSERT INTO alert_rule_state (tenant_id, rule_id, device_id, breach_since)
+        SELECT t, r.rule_id, 'dev-1', now() FROM alert_rules r WHERE r.id = rule;
     INSERT INTO alert_digest_settings (tenant_id, email) VALUES (t, 'ops@example.com');
     INSERT INTO notification_channels (tenant_id, name, channel_type) VALUES (t, 'Slack', 'slack') RETURNING channel_id INTO channel;
     INSERT INTO notification_routing_rules (tenant_id, channel_id) VALUES (t, channel) RETURNING rule_id INTO nrule;

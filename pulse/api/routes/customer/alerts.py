@@ -1,4 +1,4 @@
-"""/customer/alerts: list, read, acknowledge, close, silence."""
+"""/customer/alerts: list, read, events timeline, acknowledge, close, silence."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
-from pulse.api.queries.alerts import AlertList, AlertPublic, AlertType
+from pulse.api.queries.alerts import AlertEventPublic, AlertList, AlertPublic, AlertType
 from pulse.api.routes.params import AlertId, SiteFilter
 from pulse.api.routes.v2.alerts import AlertDetail, StatusFilter, statuses_for
 
@@ -71,6 +71,21 @@ async def get_alert(principal: CustomerPrincipal, conn: TenantDb, alert_id: Aler
     return AlertDetail(
         tenant_id=principal.tenant_id, alert=await _existing(conn, principal.tenant_id, alert_id)
     )
+
+
+class AlertEvents(BaseModel):
+    tenant_id: str
+    alert_id: int
+    events: list[AlertEventPublic]
+
+
+@router.get("/{alert_id}/events", response_model=AlertEvents)
+async def alert_events(principal: CustomerPrincipal, conn: TenantDb, alert_id: AlertId) -> AlertEvents:
+    """What happened to the alert: OPENED, UPDATED, ACKNOWLEDGED, SILENCED, CLOSED, oldest first."""
+    assert principal.tenant_id
+    await _existing(conn, principal.tenant_id, alert_id)
+    events = await alert_queries.list_events(conn, principal.tenant_id, alert_id)
+    return AlertEvents(tenant_id=principal.tenant_id, alert_id=alert_id, events=events)
 
 
 @router.patch("/{alert_id}/acknowledge", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
