@@ -1,13 +1,14 @@
 """Live updates for WebSocket clients, fed by PostgreSQL LISTEN/NOTIFY.
 
 One listener connection per API process LISTENs on `device_state_changed`, `telemetry_batch` (sent
-by ingest after each committed batch) and `new_fleet_alert`; each payload is a tenant id. A
+by ingest after each committed batch) and `alert_event` (every alert event: opened, updated,
+acknowledged, silenced, closed); each payload is a tenant id. A
 notification only marks that tenant dirty. A short debounce later, the hub runs *one* query per dirty
 tenant — never one per client — and fans the result out to every subscriber of that tenant:
 
 - `telemetry`: per device whose state changed, its latest metrics snapshot (`device_state.state`);
 - `device_state`: connection status of the devices that changed;
-- `alerts`: alerts opened since the last fetch.
+- `alerts`: the alerts with an event since the last fetch, each with its `event` and current state.
 
 Watermarks are the database's own clock with a small overlap, so a row committed by a transaction
 that started before the previous fetch is not missed (a client may see a row twice; never zero times).
@@ -26,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from pulse.api.queries.alerts import alert_from
+from pulse.api.queries.alerts import AlertPublic
 from pulse.db.pool import init_connection
 from pulse.db.tx import tenant_tx
 from pulse.log import get_logger
@@ -34,7 +35,7 @@ from pulse.log import get_logger
 log = get_logger("pulse.api.live")
 
 DEVICE_CHANNELS = ("device_state_changed", "telemetry_batch")
-ALERT_CHANNEL = "new_fleet_alert"
+ALERT_CHANNEL = "alert_event"
 DEBOUNCE_SECONDS = 0.1
 OVERLAP = timedelta(seconds=2)
 IDLE_STOP_SECONDS = 60.0
@@ -216,10 +217,13 @@ class LiveHub:
         async with tenant_tx(self._pool, tenant_id) as conn:
             now = await conn.fetchval("SELECT now()")
             rows = await conn.fetch(
-                """SELECT id AS alert_id, tenant_id, device_id, site_id, alert_type, fingerprint, rule_id, status,
-                          severity, confidence, summary, details, created_at, closed_at, silenced_until,
-                          acknowledged_by, acknowledged_at, escalation_level, escalated_at
-                     FROM alerts WHERE tenant_id = $1 AND created_at > $2 ORDER BY created_at, id LIMIT $3""",
+                """SELECT e.event, a.id AS alert_id, a.tenant_id, a.device_id, a.site_id, a.alert_type,
+                          a.fingerprint, a.rule_id, a.status, a.severity, a.confidence, a.summary, a.details,
+                          a.created_at, a.closed_at, a.silenced_until, a.acknowledged_by, a.acknowledged_at,
+                          a.escalation_level, a.escalated_at
+                     FROM alert_events e JOIN alerts a ON a.tenant_id = e.tenant_id AND a.id = e.alert_id
+                    WHERE e.tenant_id = $1 AND e.created_at > $2
+                    ORDER BY e.created_at, e.id LIMIT $3""",
                 tenant_id,
                 (state.alerts_since or now) - OVERLAP,
                 MAX_ROWS,
@@ -227,7 +231,12 @@ class LiveHub:
         state.alerts_since = now
         if not rows:
             return []
-        return [{"type": "alerts", "alerts": [alert_from(r).model_dump(mode="json") for r in rows]}]
+        alerts = [
+            AlertPublic(**{k: v for k, v in r.items() if k != "event"}).model_dump(mode="json")
+            | {"event": r["event"]}
+            for r in rows
+        ]
+        return [{"type": "alerts", "alerts": alerts}]
 
     async def _db_now(self) -> datetime:
         async with self._pool.acquire() as conn:

@@ -109,7 +109,11 @@ async def test_each_tenant_gets_only_its_own_events(app, server, pool, tenants) 
     telemetry = await _receive(ws_a, "telemetry")
     assert telemetry["device_id"] == "dev-a" and telemetry["data"]["metrics"] == {"temp_c": 30.0}
     alerts = await _receive(ws_a, "alerts")
-    assert [x["device_id"] for x in alerts["alerts"]] == ["dev-a"]
+    assert [(x["device_id"], x["event"]) for x in alerts["alerts"]] == [("dev-a", "OPENED")]
+    async with operator_tx(pool, "test") as conn:
+        await conn.execute("UPDATE alerts SET status = 'CLOSED', closed_at = now() WHERE tenant_id = $1", a)
+    closed = await _receive(ws_a, "alerts")  # every event streams, not only new alerts
+    assert [(x["event"], x["status"]) for x in closed["alerts"]][-1] == ("CLOSED", "CLOSED")
     seen_by_b = [await _receive(ws_b, "telemetry")] + await _drain(ws_b)
     assert all(m.get("device_id", "dev-b") == "dev-b" for m in seen_by_b)
     assert not [m for m in seen_by_b if m["type"] == "alerts"]
