@@ -17,7 +17,7 @@ SERVICES: dict[str, tuple[str, str]] = {
         "pulse.ingest.service",
         "MQTT telemetry intake: validate, quarantine, batch-write to PostgreSQL",
     ),
-    "ops": ("pulse.ops.service", "housekeeping: telemetry partitions and retention"),
+    "ops": ("pulse.ops.service", "housekeeping: partitions, retention, telemetry rollups"),
 }
 
 

@@ -1,33 +1,61 @@
-"""The `ops` service: platform housekeeping. Today: telemetry/system-metrics partitions ahead of time
-and retention; later issues add service health checks and platform metrics here."""
+"""The `ops` service: platform housekeeping. Two timers: retention — telemetry/system-metrics partitions
+ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages pruned — and the
+incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`). Later issues add service
+health checks and platform metrics here."""
 
 from __future__ import annotations
 
 import asyncio
+
+import asyncpg
 
 from pulse.config import Settings
 from pulse.db.partitions import maintain_partitions
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
+from pulse.ops import rollups
 
 log = get_logger("pulse.ops")
 
 
 async def run(settings: Settings) -> None:
-    pool = await create_pool(settings, min_size=0, max_size=2)
+    pool = await create_pool(settings, min_size=0, max_size=3)
     try:
-        while True:
-            try:
-                async with operator_tx(pool, "service:ops") as conn:
-                    changes = await maintain_partitions(conn, days_ahead=settings.partition_days_ahead)
-                for change in changes:
-                    log.info("partition " + change.action, partition=change.partition)
-            except (TimeoutError, OSError) as exc:
-                # The database being away slows housekeeping down; it must not stop the service.
-                log.warning("partition maintenance failed; will retry", error=str(exc))
-            except Exception:
-                log.exception("partition maintenance failed; will retry")
-            await asyncio.sleep(settings.partition_interval_seconds)
+        async with asyncio.TaskGroup() as group:
+            group.create_task(_retention_loop(pool, settings))
+            group.create_task(rollups.run_loop(pool))
     finally:
         await pool.close()
+
+
+QUARANTINE_CHUNK = 50_000
+
+
+async def _retention_loop(pool: asyncpg.Pool, settings: Settings) -> None:
+    while True:
+        try:
+            async with operator_tx(pool, "service:ops") as conn:
+                changes = await maintain_partitions(conn, days_ahead=settings.partition_days_ahead)
+            for change in changes:
+                log.info("partition " + change.action, partition=change.partition)
+            pruned = await prune_quarantine(pool)
+            if pruned:
+                log.info("quarantine pruned", rows=pruned)
+        except (TimeoutError, OSError) as exc:
+            # The database being away slows housekeeping down; it must not stop the service.
+            log.warning("partition maintenance failed; will retry", error=str(exc))
+        except Exception:
+            log.exception("partition maintenance failed; will retry")
+        await asyncio.sleep(settings.partition_interval_seconds)
+
+
+async def prune_quarantine(pool: asyncpg.Pool) -> int:
+    """Delete quarantined messages past `quarantine_retention_days`, one bounded chunk per transaction."""
+    total = 0
+    while True:
+        async with operator_tx(pool, "service:ops") as conn:
+            deleted = await conn.fetchval("SELECT pulse_prune_quarantine(now(), $1)", QUARANTINE_CHUNK)
+        total += deleted
+        if deleted < QUARANTINE_CHUNK:
+            return total

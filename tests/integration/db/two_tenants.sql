@@ -71,4 +71,6 @@ BEGIN
     INSERT INTO audit_log (tenant_id, event_type, category, action, message, source_service)
         VALUES (t, 'device.telemetry', 'device', 'receive', 'm', 'test');
     INSERT INTO users (tenant_id, username, password_hash, roles) VALUES (t, 'user-' || t, 'h', '{customer}');
+    INSERT INTO telemetry_rollup_1m (tenant_id, device_id, metric, bucket, count, min, max, sum, last, last_time)
+        VALUES (t, 'dev-1', 'temp', date_trunc('minute', now()), 1, 20, 20, 20, 20, now());
 END $$;
