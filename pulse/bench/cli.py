@@ -13,6 +13,20 @@ bench_app = typer.Typer(
     help="Benchmarks: figures against a baseline measured in the same run.", no_args_is_help=True
 )
 
+# Options every benchmark takes: private servers unless told otherwise, and an optional JSON copy.
+DatabaseUrl = Annotated[
+    str | None, typer.Option(help="A scratch PostgreSQL (default: a private embedded one).")
+]
+MqttUrl = Annotated[str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")]
+JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")]
+
+
+def _run(benchmark, format_report, as_json, json_out: Path | None) -> None:
+    result = asyncio.run(benchmark)
+    typer.echo(format_report(result))
+    if json_out is not None:
+        json_out.write_bytes(as_json(result))
+
 
 @bench_app.command()
 def ingest(
@@ -25,31 +39,25 @@ def ingest(
     http_messages: Annotated[
         int, typer.Option(min=0, help="Messages through HTTP batch ingest (0: skip).")
     ] = 100_000,
-    database_url: Annotated[
-        str | None, typer.Option(help="A scratch PostgreSQL (default: a private embedded one).")
-    ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
-    ] = None,
+    database_url: DatabaseUrl = None,
+    mqtt_url: MqttUrl = None,
+    json_out: JsonOut = None,
 ) -> None:
     """Ingest throughput: committed rows/s vs a bare paho subscriber, losses at QoS 0/1, HTTP batch rate."""
     from pulse.bench.ingest import as_json, format_report, run_ingest_bench
 
-    result = asyncio.run(
+    _run(
         run_ingest_bench(
             devices=devices,
             messages=messages,
             http_messages=http_messages,
             database_url=database_url,
             mqtt_url=mqtt_url,
-        )
+        ),
+        format_report,
+        as_json,
+        json_out,
     )
-    typer.echo(format_report(result))
-    if json_out is not None:
-        json_out.write_bytes(as_json(result))
 
 
 @bench_app.command()
@@ -73,18 +81,14 @@ def api(
             help="A scratch PostgreSQL; its tenant 'bench-api' is replaced (default: a private embedded one)."
         ),
     ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
-    ] = None,
+    mqtt_url: MqttUrl = None,
+    json_out: JsonOut = None,
 ) -> None:
     """API read latency over HTTP: p50/p95/p99 of device list, device detail, alerts list and a 24-hour
     chart in 1-minute buckets, against GET /healthz and the same queries run directly with asyncpg."""
     from pulse.bench.api import as_json, format_report, run_api_bench
 
-    result = asyncio.run(
+    _run(
         run_api_bench(
             devices=devices,
             rows=rows,
@@ -93,11 +97,11 @@ def api(
             concurrency=concurrency,
             database_url=database_url,
             mqtt_url=mqtt_url,
-        )
+        ),
+        format_report,
+        as_json,
+        json_out,
     )
-    typer.echo(format_report(result))
-    if json_out is not None:
-        json_out.write_bytes(as_json(result))
 
 
 @bench_app.command()
@@ -114,21 +118,15 @@ def alerts(
     capacity_messages: Annotated[
         int, typer.Option(min=1000, help="QoS 1 burst that measures ingest capacity (background = half).")
     ] = 20_000,
-    database_url: Annotated[
-        str | None, typer.Option(help="A scratch PostgreSQL (default: a private embedded one).")
-    ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="A broker (default: a private embedded Mosquitto).")
-    ] = None,
-    json_out: Annotated[
-        Path | None, typer.Option("--json", help="Also write the figures as JSON here.")
-    ] = None,
+    database_url: DatabaseUrl = None,
+    mqtt_url: MqttUrl = None,
+    json_out: JsonOut = None,
 ) -> None:
     """Alert evaluation: publish → committed alert p50/p95/p99 under background telemetry at half the
     ingest capacity, NO_HEARTBEAT for a fleet falling silent, evaluator CPU per 1,000 messages."""
     from pulse.bench.alerts import as_json, format_report, run_alerts_bench
 
-    result = asyncio.run(
+    _run(
         run_alerts_bench(
             breaches=breaches,
             silent=silent,
@@ -136,8 +134,8 @@ def alerts(
             capacity_messages=capacity_messages,
             database_url=database_url,
             mqtt_url=mqtt_url,
-        )
+        ),
+        format_report,
+        as_json,
+        json_out,
     )
-    typer.echo(format_report(result))
-    if json_out is not None:
-        json_out.write_bytes(as_json(result))

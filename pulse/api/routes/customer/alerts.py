@@ -13,7 +13,8 @@ from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries.alerts import AlertEventPublic, AlertList, AlertPublic, AlertType
 from pulse.api.routes.params import AlertId, SiteFilter
-from pulse.api.routes.v2.alerts import AlertDetail, StatusFilter, statuses_for
+from pulse.api.routes.v2 import alerts as v2_alerts
+from pulse.api.routes.v2.alerts import AlertDetail, StatusFilter
 
 router = APIRouter(
     prefix="/customer/alerts",
@@ -38,23 +39,9 @@ async def list_alerts(
     site_id: SiteFilter = None,
     min_severity: Annotated[int | None, Query(ge=0, le=10)] = None,
 ) -> AlertList:
-    alerts, total = await alert_queries.list_alerts(
-        conn,
-        principal.tenant_id,
-        page,
-        statuses=statuses_for(status),
-        alert_type=alert_type,
-        device_id=device_id,
-        min_severity=min_severity,
-        site_id=site_id,
-    )
-    return AlertList(
-        tenant_id=principal.tenant_id,
-        alerts=alerts,
-        count=len(alerts),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    """Same as `GET /api/v2/alerts`, with smaller pages."""
+    return await v2_alerts.list_alerts(
+        principal, conn, page, status, alert_type, device_id, site_id, min_severity
     )
 
 
