@@ -59,6 +59,7 @@ async def run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
 async def run_services(settings: Settings, names: Sequence[str]) -> None:
     """Run services as tasks until one of them fails (which stops the rest) or we are cancelled."""
     tasks = {asyncio.create_task(load_service(n)(settings), name=n): n for n in names}
+    health = asyncio.create_task(_report_alive(settings, names))
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for finished in done:
@@ -70,6 +71,20 @@ async def run_services(settings: Settings, names: Sequence[str]) -> None:
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        health.cancel()
+        await asyncio.gather(health, return_exceptions=True)
+
+
+async def _report_alive(settings: Settings, names: Sequence[str]) -> None:
+    """service_health heartbeats for this process (the ops service alerts when they stop)."""
+    from pulse.db.pool import create_pool
+    from pulse.ops.platform_health import report_alive
+
+    pool = await create_pool(settings, min_size=0, max_size=1)
+    try:
+        await report_alive(pool, names)
+    finally:
+        await pool.close()
 
 
 async def run_named(settings: Settings, names: Sequence[str]) -> None:

@@ -1,7 +1,7 @@
 """The `ops` service: platform housekeeping. Two timers: retention — telemetry/system-metrics partitions
 ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages pruned — and the
-incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`). Later issues add service
-health checks and platform metrics here."""
+incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`) — and a watch for service
+processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pulse.db.partitions import maintain_partitions
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
-from pulse.ops import rollups
+from pulse.ops import platform_health, rollups
 
 log = get_logger("pulse.ops")
 
@@ -25,6 +25,7 @@ async def run(settings: Settings) -> None:
         async with asyncio.TaskGroup() as group:
             group.create_task(_retention_loop(pool, settings))
             group.create_task(rollups.run_loop(pool))
+            group.create_task(platform_health.watch(pool))
     finally:
         await pool.close()
 
