@@ -88,7 +88,8 @@ async def check_platform_health(conn: asyncpg.Connection, now: datetime) -> tupl
         )
     ]
     await conn.execute(
-        "DELETE FROM service_health WHERE status = 'down' AND checked_at < $1::timestamptz - interval '1 day'", now
+        "DELETE FROM service_health WHERE status = 'down' AND checked_at < $1::timestamptz - interval '1 day'",
+        now,
     )
     if down:
         await conn.execute(
