@@ -157,6 +157,37 @@ class Settings(BaseSettings):
     # --- provisioning admin API ---
     activation_ttl_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
 
+    # --- notify (pulse/notify): the notification engine ---
+    notify_allow_loopback: bool = Field(
+        default=False, description="Let deliveries reach loopback addresses (development and tests only)."
+    )
+    notify_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Operator allow-list of on-premise targets (host names or CIDRs, comma-separated) "
+        "exempt from the private-address check.",
+    )
+    notify_max_attempts: int = Field(default=5, ge=1, le=100, description="Attempts before a job is FAILED.")
+    notify_backoff_base_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Backoff ceiling of the first retry; doubles per attempt (full jitter).",
+    )
+    notify_backoff_max_seconds: float = Field(
+        default=7200.0, gt=0, description="Largest wait between attempts, Retry-After included."
+    )
+    notify_http_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds one outbound request may take."
+    )
+    notify_stuck_seconds: float = Field(
+        default=300.0, gt=0, description="A PROCESSING job claimed longer ago than this is reclaimed."
+    )
+    notify_concurrency: int = Field(
+        default=10, ge=1, le=1000, description="Deliveries in flight per process."
+    )
+    notify_poll_seconds: float = Field(
+        default=5.0, gt=0, description="Fallback timer of the notify service besides LISTEN/NOTIFY."
+    )
+
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str | None) -> str | None:
@@ -191,7 +222,7 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 16 characters and not a placeholder")
         return value
 
-    @field_validator("oidc_redirect_uris", "cors_origins", mode="before")
+    @field_validator("oidc_redirect_uris", "cors_origins", "notify_allowed_hosts", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):

@@ -17,6 +17,7 @@ SERVICES: dict[str, tuple[str, str]] = {
         "pulse.ingest.service",
         "MQTT telemetry intake: validate, quarantine, batch-write to PostgreSQL",
     ),
+    "notify": ("pulse.notify.service", "alert notifications: webhook and Slack deliveries with retries"),
     "ops": ("pulse.ops.service", "housekeeping: partitions, retention, telemetry rollups"),
 }
 

@@ -1,0 +1,25 @@
+"""Channel registry: `CHANNELS[kind]` is a module with `kind`, `Config`, `render` and `send`.
+
+A module that breaks the contract fails at import, not at the first delivery."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from pydantic import BaseModel
+
+from pulse.notify.channels import slack, webhook
+
+
+def _check(module: ModuleType) -> ModuleType:
+    for name in ("kind", "Config", "render", "send"):
+        if not hasattr(module, name):
+            raise TypeError(f"channel {module.__name__} lacks {name}")
+    if not (isinstance(module.Config, type) and issubclass(module.Config, BaseModel)):
+        raise TypeError(f"channel {module.__name__}: Config must be a pydantic model")
+    if module.Config.model_config.get("extra") != "forbid":
+        raise TypeError(f"channel {module.__name__}: Config must forbid extra fields")
+    return module
+
+
+CHANNELS: dict[str, ModuleType] = {m.kind: _check(m) for m in (webhook, slack)}

@@ -1,0 +1,60 @@
+"""Slack incoming webhook: a text line plus one coloured attachment. The URL is the secret."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+from pulse.notify.channels.base import SendContext, SendResult, post_json
+from pulse.notify.events import AlertEvent
+
+kind = "slack"
+
+COLOURS = {"CRITICAL": "#d32f2f", "WARNING": "#f9a825", "INFO": "#1976d2"}
+RESOLVED_COLOUR = "#2e7d32"
+MAX_TEXT = 3000
+
+
+class Config(BaseModel):
+    """`integrations.config_json` of a slack integration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: SecretStr  # https://hooks.slack.com/services/… (configurable: tests use a local receiver)
+
+
+def render(event: AlertEvent, config: Config) -> dict[str, Any]:
+    verb = {"OPEN": "Alert", "ACKNOWLEDGED": "Acknowledged", "CLOSED": "Resolved"}.get(
+        event.event, event.event
+    )
+    text = f"[{event.severity_label}] {verb}: {event.alert_type} on {event.device_id}"[:MAX_TEXT]
+    colour = RESOLVED_COLOUR if event.event == "CLOSED" else COLOURS[event.severity_label]
+    return {
+        "text": text,
+        "attachments": [
+            {
+                "color": colour,
+                "title": event.summary[:MAX_TEXT],
+                "fields": [
+                    {
+                        "title": "Severity",
+                        "value": f"{event.severity} ({event.severity_label})",
+                        "short": True,
+                    },
+                    {"title": "Status", "value": event.status, "short": True},
+                    {"title": "Device", "value": event.device_id, "short": True},
+                    {"title": "Site", "value": event.site_id, "short": True},
+                ],
+                "footer": f"Pulse alert {event.alert_id}",
+                "ts": int(event.created_at.timestamp()),
+            }
+        ],
+    }
+
+
+async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:
+    body = orjson.dumps(render(event, config))
+    return await post_json(http, config.url.get_secret_value(), body, {}, ctx.policy)

@@ -1,0 +1,80 @@
+"""The typed alert event a channel renders (no context bag)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+# alert_events.event → the delivery event a route's `deliver_on` names. UPDATED and SILENCED deliver
+# nothing. (ESCALATED is reserved for the escalation work and produced by no alert event today.)
+DELIVERY_EVENTS = {"OPENED": "OPEN", "ACKNOWLEDGED": "ACKNOWLEDGED", "CLOSED": "CLOSED"}
+
+
+def severity_label(severity: int) -> str:
+    """Integer severity (1 Info … 5 Critical, higher = worse) → the label routes filter on:
+    ≥5 CRITICAL, 3-4 WARNING, ≤2 INFO (the SeverityBadge mapping of the reference, §4.8)."""
+    if severity >= 5:
+        return "CRITICAL"
+    if severity >= 3:
+        return "WARNING"
+    return "INFO"
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """What a delivery is about, as stored in `delivery_jobs.payload_json`."""
+
+    event_id: int
+    tenant_id: str
+    alert_id: int
+    event: str  # OPEN | ACKNOWLEDGED | CLOSED
+    status: str
+    site_id: str
+    device_id: str
+    alert_type: str
+    severity: int
+    summary: str
+    created_at: datetime
+    actor: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def severity_label(self) -> str:
+        return severity_label(self.severity)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "event_id": self.event_id,
+            "tenant_id": self.tenant_id,
+            "alert_id": self.alert_id,
+            "event": self.event,
+            "status": self.status,
+            "site_id": self.site_id,
+            "device_id": self.device_id,
+            "alert_type": self.alert_type,
+            "severity": self.severity,
+            "severity_label": self.severity_label,
+            "summary": self.summary,
+            "created_at": self.created_at.isoformat(),
+            "actor": self.actor,
+            "details": self.details,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertEvent:
+        return cls(
+            event_id=int(data["event_id"]),
+            tenant_id=data["tenant_id"],
+            alert_id=int(data["alert_id"]),
+            event=data["event"],
+            status=data["status"],
+            site_id=data["site_id"],
+            device_id=data["device_id"],
+            alert_type=data["alert_type"],
+            severity=int(data["severity"]),
+            summary=data["summary"],
+            created_at=datetime.fromisoformat(data["created_at"]),
+            actor=data.get("actor"),
+            details=data.get("details") or {},
+        )

@@ -1,0 +1,217 @@
+"""The `notify` service: alert events in, signed deliveries out.
+
+Three loops in one process, coordinating with other copies through PostgreSQL only:
+- listener: a dedicated connection LISTENs on `alert_event` (wakes the dispatcher) and
+  `new_delivery_job` (wakes the workers); it reconnects on loss and wakes both after (re)connecting;
+- dispatcher: alert events → delivery jobs (`dispatch.Dispatcher`, a durable cursor);
+- workers: up to `notify_concurrency` jobs in flight, each its own task, so a slow or dead target
+  holds one slot, never the others; claims use FOR UPDATE SKIP LOCKED (`worker.Worker`).
+A fallback timer (`notify_poll_seconds`) wakes both loops, reclaims stuck jobs and catches retries
+that fall due; the worker also sleeps only until the next due retry when that is sooner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+import httpx
+
+from pulse.config import Settings
+from pulse.db.pool import create_pool, init_connection
+from pulse.db.tx import operator_tx
+from pulse.log import get_logger
+from pulse.notify import ssrf
+from pulse.notify.dispatch import Dispatcher
+from pulse.notify.worker import ACTOR, RetryPolicy, Worker
+
+log = get_logger("pulse.notify")
+
+CHANNELS = ("alert_event", "new_delivery_job")
+
+
+def http_client(settings: Settings) -> httpx.AsyncClient:
+    """One shared client per process: pooled connections, bounded timeouts, no redirects."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings.notify_http_timeout, connect=min(5.0, settings.notify_http_timeout)),
+        follow_redirects=False,
+        limits=httpx.Limits(max_connections=max(10, settings.notify_concurrency * 2)),
+        headers={"User-Agent": "Pulse-Notify/1"},
+    )
+
+
+class NotifyService:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        connect: Callable[[], Awaitable[asyncpg.Connection]],
+        worker: Worker,
+        *,
+        concurrency: int = 10,
+        poll_seconds: float = 5.0,
+    ):
+        self._pool = pool
+        self._connect = connect
+        self.worker = worker
+        self.dispatcher = Dispatcher()
+        self.concurrency = concurrency
+        self.poll_seconds = poll_seconds
+        self._dispatch_wake = asyncio.Event()
+        self._work_wake = asyncio.Event()
+        self._inflight: set[asyncio.Task] = set()
+        self.listening = asyncio.Event()
+
+    def _on_notify(self, _conn, _pid, channel: str, _payload: str) -> None:
+        (self._dispatch_wake if channel == "alert_event" else self._work_wake).set()
+
+    async def dispatch_pass(self) -> int:
+        created = 0
+        while True:
+            async with operator_tx(self._pool, ACTOR) as conn:
+                created += await self.dispatcher.dispatch_once(conn)
+            if not self.dispatcher.more:
+                return created
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=self.poll_seconds)
+            self._dispatch_wake.clear()
+            try:
+                await self.dispatch_pass()
+            except Exception as exc:  # an outage slows dispatch down; the cursor keeps the place
+                log.warning("dispatch failed; will retry", error=f"{type(exc).__name__}: {exc}")
+                await asyncio.sleep(1)
+
+    async def _next_due_in(self) -> float:
+        async with operator_tx(self._pool, ACTOR) as conn:
+            due = await conn.fetchval(
+                "SELECT extract(epoch FROM min(next_run_at) - now()) FROM delivery_jobs WHERE status = 'PENDING'"
+            )
+        return self.poll_seconds if due is None else min(self.poll_seconds, max(0.0, float(due)))
+
+    def _done(self, task: asyncio.Task) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("delivery failed unexpectedly", error=repr(task.exception()))
+        self._work_wake.set()
+
+    async def _work_loop(self) -> None:
+        reclaim_every = max(1.0, self.poll_seconds)
+        last_reclaim = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                if loop.time() - last_reclaim >= reclaim_every:
+                    await self.worker.reclaim()
+                    last_reclaim = loop.time()
+                free = self.concurrency - len(self._inflight)
+                jobs = await self.worker.claim(free) if free > 0 else []
+                for job in jobs:
+                    task = asyncio.create_task(self.worker.process(job))
+                    self._inflight.add(task)
+                    task.add_done_callback(self._done)
+                if jobs and len(jobs) == free:
+                    continue  # more may be due
+                # all slots busy: a finishing job wakes us (_done); else sleep until the next due retry
+                wait = self.poll_seconds if free <= 0 else await self._next_due_in()
+            except Exception as exc:
+                log.warning("delivery worker failed; will retry", error=f"{type(exc).__name__}: {exc}")
+                wait = 1.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._work_wake.wait(), timeout=max(wait, 0.01))
+            self._work_wake.clear()
+
+    async def _listen_loop(self) -> None:
+        delay = 0.5
+        while True:
+            conn = None
+            try:
+                conn = await self._connect()
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
+                for channel in CHANNELS:
+                    await conn.add_listener(channel, self._on_notify)
+                self._dispatch_wake.set()  # catch up on whatever was notified while nobody listened
+                self._work_wake.set()
+                self.listening.set()
+                delay = 0.5
+                while not lost.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), timeout=10)
+                    if not lost.is_set():
+                        await conn.execute("SELECT 1")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("notify listener failed; reconnecting", error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self.listening.clear()
+                if conn is not None and not conn.is_closed():
+                    with contextlib.suppress(Exception):
+                        await conn.close(timeout=2)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def run(self) -> None:
+        tasks = [
+            asyncio.create_task(self._listen_loop()),
+            asyncio.create_task(self._dispatch_loop()),
+            asyncio.create_task(self._work_loop()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()
+        finally:
+            for task in [*tasks, *self._inflight]:
+                task.cancel()
+            await asyncio.gather(*tasks, *self._inflight, return_exceptions=True)
+
+
+def listener(dsn: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
+    """LISTEN is session state: a dedicated connection to PostgreSQL itself, never via PgBouncer."""
+
+    async def connect() -> asyncpg.Connection:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        await init_connection(conn)
+        return conn
+
+    return connect
+
+
+def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> NotifyService:
+    if not settings.database_url:
+        raise ValueError("the notify service needs PULSE_DATABASE_URL")
+    worker = Worker(
+        pool,
+        http,
+        ssrf.Policy.from_settings(settings),
+        retry=RetryPolicy(
+            settings.notify_max_attempts,
+            settings.notify_backoff_base_seconds,
+            settings.notify_backoff_max_seconds,
+        ),
+        stuck_after=timedelta(seconds=settings.notify_stuck_seconds),
+    )
+    return NotifyService(
+        pool,
+        listener(settings.database_url),
+        worker,
+        concurrency=settings.notify_concurrency,
+        poll_seconds=settings.notify_poll_seconds,
+    )
+
+
+async def run(settings: Settings) -> None:
+    if not settings.database_url:
+        raise ValueError("the notify service needs PULSE_DATABASE_URL")
+    pool = await create_pool(settings, min_size=1, max_size=max(4, settings.notify_concurrency + 2))
+    try:
+        async with http_client(settings) as http:
+            await build(settings, pool, http).run()
+    finally:
+        await pool.close()

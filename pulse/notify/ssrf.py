@@ -1,0 +1,132 @@
+"""Outbound URL safety: refuse addresses a tenant must not make Pulse reach.
+
+`check_url` is called at send time (after DNS resolution, every resolved address is checked) and
+`check_url_at_save` by the API when a URL is stored. Refused: private, loopback, link-local
+(including the 169.254.169.254 metadata address), CGNAT 100.64/10, multicast, reserved and
+unspecified addresses, IPv6 unique-local, and metadata host names. Loopback is allowed only when
+PULSE_NOTIFY_ALLOW_LOOPBACK is set (development and tests); PULSE_NOTIFY_ALLOWED_HOSTS lists
+operator-approved on-premise targets (host names or CIDRs) that skip the address check.
+Redirects are never followed (`channels.base.post_json`), so a redirect cannot reach such an address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+CGNAT = ipaddress.ip_network("100.64.0.0/10")
+METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
+DNS_TIMEOUT = 5.0
+
+
+class Blocked(Exception):
+    """The URL or one of its addresses is refused; the message names why, never the full URL."""
+
+
+class Unresolvable(Blocked):
+    """The host did not resolve (now): refused for this attempt, but worth retrying later."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    allow_loopback: bool = False
+    allowed_hosts: frozenset[str] = field(default_factory=frozenset)  # lower-case host names
+    allowed_networks: tuple[Network, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings) -> Policy:
+        return cls.build(settings.notify_allow_loopback, settings.notify_allowed_hosts)
+
+    @classmethod
+    def build(cls, allow_loopback: bool, allowed: list[str]) -> Policy:
+        hosts, networks = set(), []
+        for item in allowed:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                hosts.add(item.lower().rstrip("."))
+        return cls(allow_loopback, frozenset(hosts), tuple(networks))
+
+
+def address_refusal(ip: IPAddress, policy: Policy) -> str | None:
+    """Why this address is refused, or None when it may be reached."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if any(ip in net for net in policy.allowed_networks):
+        return None
+    if ip.is_loopback:
+        return None if policy.allow_loopback else "loopback"
+    if ip.is_link_local:
+        return "link_local"  # includes 169.254.169.254 (cloud metadata) and fe80::/10
+    if ip.version == 4 and ip in CGNAT:
+        return "cgnat"
+    if ip.is_multicast:
+        return "multicast"
+    if ip.is_unspecified:
+        return "unspecified"
+    if ip.is_private:
+        return "private"
+    if ip.is_reserved:
+        return "reserved"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local:
+        return "site_local"
+    return None
+
+
+def _split(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Blocked("url_invalid: needs http(s)://host")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Blocked("url_invalid: bad port") from None
+    return parts.hostname.lower().rstrip("."), port
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout=DNS_TIMEOUT
+        )
+    except (OSError, TimeoutError):
+        raise Unresolvable(f"dns_resolution_failed: {host}") from None
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+async def check_url(url: str, policy: Policy) -> list[IPAddress]:
+    """Raise Blocked unless every address the URL's host resolves to may be reached."""
+    host, port = _split(url)
+    if host in policy.allowed_hosts:
+        return []
+    if host in METADATA_HOSTS or host.endswith(".internal"):
+        raise Blocked(f"url_blocked: metadata host {host}")
+    if host == "localhost" or host.endswith(".localhost"):
+        if not policy.allow_loopback:
+            raise Blocked("url_blocked: loopback")
+    addresses = await resolve(host, port)
+    if not addresses:
+        raise Unresolvable(f"dns_resolution_failed: {host}")
+    for ip in addresses:
+        refusal = address_refusal(ip, policy)
+        if refusal:
+            raise Blocked(f"url_blocked: {refusal} address {ip}")
+    return addresses
+
+
+async def check_url_at_save(url: str, policy: Policy) -> None:
+    """For the API when a URL is stored: the same rules; a Blocked message suits a 422."""
+    await check_url(url, policy)
