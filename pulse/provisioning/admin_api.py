@@ -349,4 +349,7 @@ def create_admin_app(settings: Settings, pool: asyncpg.Pool, admin_key: str) -> 
     install_error_handlers(app)
     app.include_router(admin)
     app.include_router(device_router)
+    from pulse.provisioning import admin_integrations  # imports this module's key check
+
+    app.include_router(admin_integrations.router)
     return app
