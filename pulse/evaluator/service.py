@@ -20,13 +20,13 @@ as if nothing had happened, and never twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
 from pulse.config import Settings
+from pulse.db.listen import listen_forever
 from pulse.db.pool import create_pool, init_connection
 from pulse.db.tx import operator_tx
 from pulse.evaluator.arrivals import Outcome, evaluate_snapshots, load_snapshots
@@ -205,39 +205,22 @@ class Evaluator:
     # --- the listener ------------------------------------------------------------------------------
 
     async def _listen_loop(self) -> None:
-        delay = 0.5
-        while True:
-            conn = None
-            try:
-                conn = await self._connect()
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                for channel in CHANNELS:
-                    await conn.add_listener(channel, self._on_notify)
-                # Catch up on whatever was notified while nobody listened: every active tenant once.
-                async with operator_tx(self._pool, ACTOR) as tx:
-                    for r in await tx.fetch("SELECT tenant_id FROM tenants WHERE status = 'ACTIVE'"):
-                        self._dirty.add(r["tenant_id"])
-                self.cache.invalidate()
-                self._wake.set()
-                self.listening.set()
-                delay = 0.5
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=10)
-                    if not lost.is_set():
-                        await conn.execute("SELECT 1")  # notice a dead connection even when quiet
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("evaluator listener failed; reconnecting", error=f"{type(exc).__name__}: {exc}")
-            finally:
-                self.listening.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        await listen_forever(
+            self._connect,
+            CHANNELS,
+            self._on_notify,
+            on_connected=self._catch_up,
+            listening=self.listening,
+            name="evaluator",
+        )
+
+    async def _catch_up(self) -> None:
+        """After (re)connecting: whatever was notified while nobody listened — every active tenant once."""
+        async with operator_tx(self._pool, ACTOR) as tx:
+            for r in await tx.fetch("SELECT tenant_id FROM tenants WHERE status = 'ACTIVE'"):
+                self._dirty.add(r["tenant_id"])
+        self.cache.invalidate()
+        self._wake.set()
 
     async def run(self, *, sweeps: bool = True) -> None:
         """`sweeps=False` runs only the telemetry-driven side (tests drive sweeps with their own clock)."""

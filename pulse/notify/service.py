@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 
 from pulse.config import Settings
+from pulse.db.listen import listen_forever
 from pulse.db.pool import create_pool, init_connection
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
@@ -126,35 +127,19 @@ class NotifyService:
             self._work_wake.clear()
 
     async def _listen_loop(self) -> None:
-        delay = 0.5
-        while True:
-            conn = None
-            try:
-                conn = await self._connect()
-                lost = asyncio.Event()
-                conn.add_termination_listener(lambda _c, lost=lost: lost.set())
-                for channel in CHANNELS:
-                    await conn.add_listener(channel, self._on_notify)
-                self._dispatch_wake.set()  # catch up on whatever was notified while nobody listened
-                self._work_wake.set()
-                self.listening.set()
-                delay = 0.5
-                while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(lost.wait(), timeout=10)
-                    if not lost.is_set():
-                        await conn.execute("SELECT 1")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("notify listener failed; reconnecting", error=f"{type(exc).__name__}: {exc}")
-            finally:
-                self.listening.clear()
-                if conn is not None and not conn.is_closed():
-                    with contextlib.suppress(Exception):
-                        await conn.close(timeout=2)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+        await listen_forever(
+            self._connect,
+            CHANNELS,
+            self._on_notify,
+            on_connected=self._catch_up,
+            listening=self.listening,
+            name="notify",
+        )
+
+    async def _catch_up(self) -> None:
+        """After (re)connecting: whatever was notified while nobody listened."""
+        self._dispatch_wake.set()
+        self._work_wake.set()
 
     async def run(self) -> None:
         tasks = [
