@@ -23,7 +23,7 @@ from pulse.provisioning.admin_api import ACTOR, TenantId, require_admin_key
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
 
-Kind = Literal["webhook", "slack"]
+Kind = Literal["webhook", "slack", "pagerduty", "teams"]
 Event = Literal["OPEN", "ACKNOWLEDGED", "CLOSED"]
 Severity = Literal["CRITICAL", "WARNING", "INFO"]
 ShortList = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=100)]
@@ -33,7 +33,9 @@ class IntegrationCreate(BaseModel):
     tenant_id: TenantId
     name: str = Field(min_length=1, max_length=200)
     type: Kind = "webhook"
-    config: dict[str, Any] = Field(description="webhook: {url, headers?, secret?}; slack: {url}")
+    config: dict[str, Any] = Field(
+        description="webhook: {url, headers?, secret?}; slack: {url}; pagerduty: {routing_key, url?}; teams: {url}"
+    )
     enabled: bool = True
 
 
@@ -62,7 +64,7 @@ async def create_integration(body: IntegrationCreate, request: Request) -> Integ
     except ValidationError as exc:
         fields = sorted({".".join(str(p) for p in e["loc"]) or "config" for e in exc.errors()})
         raise ApiError(422, "invalid_config", f"invalid {body.type} config: {', '.join(fields)}") from None
-    url = config.url.get_secret_value() if hasattr(config.url, "get_secret_value") else str(config.url)
+    url = _channel_url(config)
     try:
         await check_url_at_save(url, Policy.from_settings(request.app.state.settings))
     except Blocked as exc:
@@ -81,6 +83,13 @@ async def create_integration(body: IntegrationCreate, request: Request) -> Integ
             config.model_dump(mode="json", exclude_none=True) | _secrets(config),
         )
     return IntegrationPublic(**dict(row))
+
+
+def _channel_url(config: BaseModel) -> str:
+    """The URL a channel posts to: `url` for every HTTP kind (the Events API endpoint for pagerduty,
+    whose secret is the routing key; the webhook URL itself for slack and teams)."""
+    url = config.url
+    return url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
 
 
 def _secrets(config: BaseModel) -> dict[str, str]:

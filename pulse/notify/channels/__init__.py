@@ -8,7 +8,7 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from pulse.notify.channels import slack, webhook
+from pulse.notify.channels import pagerduty, slack, teams, webhook
 
 
 def _check(module: ModuleType) -> ModuleType:
@@ -22,4 +22,4 @@ def _check(module: ModuleType) -> ModuleType:
     return module
 
 
-CHANNELS: dict[str, ModuleType] = {m.kind: _check(m) for m in (webhook, slack)}
+CHANNELS: dict[str, ModuleType] = {m.kind: _check(m) for m in (webhook, slack, pagerduty, teams)}
