@@ -1,4 +1,5 @@
-"""Fixtures shared by integration tests: a tenant with a device, and a running ingest service."""
+"""Fixtures shared by integration tests: a tenant with a device, a running ingest service, and the API
+app with an HTTP client and two tenants (API and identity tests)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ import uuid
 
 import pytest
 
+from pulse.api.app import create_app
 from pulse.ingest import service as ingest_service
+from tests.integration.api.helpers import client_for
+from tests.integration.api.helpers import make_tenant as make_api_tenant
 from tests.integration.ingest.helpers import Device, make_device, make_tenant, wait_consuming
 
 
@@ -46,3 +50,24 @@ async def ingest(ingest_settings, pool):
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+
+
+TENANT_A, TENANT_B = "tenant-a", "tenant-b"
+
+
+@pytest.fixture
+def app(settings, pool):
+    return create_app(settings, pool)
+
+
+@pytest.fixture
+async def client(app):
+    async with client_for(app) as client:
+        yield client
+
+
+@pytest.fixture
+async def tenants(pool) -> tuple[str, str]:
+    await make_api_tenant(pool, TENANT_A)
+    await make_api_tenant(pool, TENANT_B)
+    return TENANT_A, TENANT_B
