@@ -187,6 +187,10 @@ class Settings(BaseSettings):
     notify_poll_seconds: float = Field(
         default=5.0, gt=0, description="Fallback timer of the notify service besides LISTEN/NOTIFY."
     )
+    notify_ca_file: str | None = Field(
+        default=None,
+        description="PEM file of extra CAs trusted for outbound TLS (SMTP STARTTLS) besides the system store.",
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -108,8 +108,17 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 async def check_url(url: str, policy: Policy) -> list[IPAddress]:
-    """Raise Blocked unless every address the URL's host resolves to may be reached."""
+    """Raise Blocked unless every address the URL's host resolves to may be reached. Returns the
+    checked addresses (connect to one of them, not to the name again); [] for an allow-listed host."""
     host, port = _split(url)
+    return await check_host(host, port, policy)
+
+
+async def check_host(host: str, port: int, policy: Policy) -> list[IPAddress]:
+    """The same check for a bare host (SMTP, SNMP, MQTT targets)."""
+    host = host.lower().rstrip(".")
+    if not host or len(host) > 253:
+        raise Blocked("host_invalid")
     if host in policy.allowed_hosts:
         return []
     if host in METADATA_HOSTS or host.endswith(".internal"):

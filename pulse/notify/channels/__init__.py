@@ -1,4 +1,5 @@
-"""Channel registry: `CHANNELS[kind]` is a module with `kind`, `Config`, `render` and `send`.
+"""Channel registry: `CHANNELS[kind]` is a module with `kind`, `Config` (its validated settings),
+`check` (save-time outbound-safety check of its targets), `render` and `send`.
 
 A module that breaks the contract fails at import, not at the first delivery."""
 
@@ -12,7 +13,7 @@ from pulse.notify.channels import pagerduty, slack, teams, webhook
 
 
 def _check(module: ModuleType) -> ModuleType:
-    for name in ("kind", "Config", "render", "send"):
+    for name in ("kind", "Config", "check", "render", "send"):
         if not hasattr(module, name):
             raise TypeError(f"channel {module.__name__} lacks {name}")
     if not (isinstance(module.Config, type) and issubclass(module.Config, BaseModel)):

@@ -76,6 +76,19 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{parts.host}"
 
 
+def pinned(url: str, addresses: list[ssrf.IPAddress]) -> tuple[httpx.URL, dict, dict[str, str]]:
+    """Connect to the address that was checked, not to the name again: a DNS answer that changes
+    between check and connect (rebinding) cannot redirect the request. The Host header and TLS SNI
+    (so certificate verification) keep the original name. Allow-listed hosts (no addresses) and IP
+    literals are used as they are."""
+    parsed = httpx.URL(url)
+    if not addresses or parsed.host == str(addresses[0]):
+        return parsed, {}, {}
+    host_header = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    extensions = {"sni_hostname": parsed.host} if parsed.scheme == "https" else {}
+    return parsed.copy_with(host=str(addresses[0])), extensions, {"Host": host_header}
+
+
 async def post_json(
     http: httpx.AsyncClient,
     url: str,
@@ -85,17 +98,19 @@ async def post_json(
 ) -> SendResult:
     """Check the URL's resolved addresses, then POST once; never follows redirects."""
     try:
-        await ssrf.check_url(url, policy)
+        addresses = await ssrf.check_url(url, policy)
     except ssrf.Unresolvable as exc:
         return SendResult(False, True, Reason.NETWORK, detail=str(exc))
     except ssrf.Blocked as exc:
         return SendResult(False, False, Reason.SSRF_BLOCKED, detail=str(exc))
+    target, extensions, host_header = pinned(url, addresses)
     try:
         response = await http.post(
-            url,
+            target,
             content=content,
-            headers={"Content-Type": "application/json", **headers},
+            headers={"Content-Type": "application/json", **host_header, **headers},
             follow_redirects=False,
+            extensions=extensions,
         )
     except httpx.TimeoutException as exc:
         return SendResult(False, True, Reason.TIMEOUT, detail=f"{type(exc).__name__} to {redact_url(url)}")
@@ -113,3 +128,6 @@ class SendContext:
     policy: ssrf.Policy
     message_id: str  # stable across retries of one job (receivers deduplicate on it)
     timestamp: int  # unix seconds of this attempt
+    mqtt_url: str | None = None  # Pulse's own broker: the default target of the mqtt channel
+    ca_file: str | None = None  # extra trusted CAs for outbound TLS (PULSE_NOTIFY_CA_FILE)
+    timeout: float = 10.0  # seconds one outbound exchange may take (PULSE_NOTIFY_HTTP_TIMEOUT)

@@ -13,6 +13,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr
 
+from pulse.notify import ssrf
 from pulse.notify.channels.base import SendContext, SendResult, post_json
 from pulse.notify.events import AlertEvent
 
@@ -70,6 +71,11 @@ def render(event: AlertEvent, config: Config) -> dict[str, Any]:
             },
         },
     }
+
+
+async def check(config: Config, policy: ssrf.Policy) -> None:
+    """At save time: the target must pass the outbound-safety check (raises ssrf.Blocked)."""
+    await ssrf.check_url(str(config.url), policy)
 
 
 async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:

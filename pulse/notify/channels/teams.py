@@ -14,6 +14,7 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from pulse.notify import ssrf
 from pulse.notify.channels.base import SendContext, SendResult, post_json
 from pulse.notify.events import AlertEvent
 
@@ -57,6 +58,11 @@ def render(event: AlertEvent, config: Config) -> dict[str, Any]:
             }
         ],
     }
+
+
+async def check(config: Config, policy: ssrf.Policy) -> None:
+    """At save time: the target must pass the outbound-safety check (raises ssrf.Blocked)."""
+    await ssrf.check_url(config.url.get_secret_value(), policy)
 
 
 async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:
