@@ -67,18 +67,63 @@ def route_matches(route: Route, event: AlertEvent) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Rule:
+    """A notification routing rule with its channel's kind."""
+
+    rule_id: int
+    channel_id: int
+    kind: str
+    min_severity: int | None
+    alert_type: str | None
+    tag_key: str | None
+    tag_value: str | None
+    deliver_on: Sequence[str]
+    throttle_minutes: int
+
+
+def tag_matches(tags: frozenset[str], key: str, value: str | None) -> bool:
+    """Device tags are strings; `key:value` and `key=value` are the two spellings of a keyed tag. A
+    rule with a key only matches the bare tag or the key with any value."""
+    if value is not None:
+        return f"{key}:{value}" in tags or f"{key}={value}" in tags
+    return key in tags or any(t.startswith((f"{key}:", f"{key}=")) for t in tags)
+
+
+def rule_matches(rule: Rule, event: AlertEvent, tags: frozenset[str]) -> bool:
+    if event.event not in rule.deliver_on:
+        return False
+    if rule.min_severity is not None and event.severity < rule.min_severity:
+        return False
+    if rule.alert_type and event.alert_type != rule.alert_type:
+        return False
+    return rule.tag_key is None or tag_matches(tags, rule.tag_key, rule.tag_value)
+
+
+def throttle_window(rules: list[Rule], event: AlertEvent) -> int:
+    """Minutes within which a channel that already heard about this alert stays quiet: the smallest
+    throttle of the matching rules (any unthrottled rule lets the event through). A resolution is
+    never throttled — a channel that heard an alert open always hears it end."""
+    if event.event == "CLOSED":
+        return 0
+    return min(r.throttle_minutes for r in rules)
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()
+
+
 def idempotency_key(event: AlertEvent, route: Route) -> str:
     """One job per (alert event, route): the event id makes a re-opened alert a new delivery, and the
     same event dispatched twice the same key."""
-    parts = (
-        event.tenant_id,
-        str(event.alert_id),
-        route.integration_id,
-        route.route_id,
-        event.event,
-        str(event.event_id),
+    return _key(
+        event.tenant_id, event.alert_id, route.integration_id, route.route_id, event.event, event.event_id
     )
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def channel_key(event: AlertEvent, channel_id: int) -> str:
+    """One job per (alert event, channel), however many of the channel's rules match."""
+    return _key(event.tenant_id, event.alert_id, "channel", channel_id, event.event, event.event_id)
 
 
 async def load_routes(conn: asyncpg.Connection, tenant_id: str) -> list[Route]:
@@ -109,6 +154,33 @@ async def load_routes(conn: asyncpg.Connection, tenant_id: str) -> list[Route]:
     ]
 
 
+async def load_rules(conn: asyncpg.Connection, tenant_id: str) -> list[Rule]:
+    rows = await conn.fetch(
+        """
+        SELECT r.rule_id, r.channel_id, c.channel_type, r.min_severity, r.alert_type, r.device_tag_key,
+               r.device_tag_val, r.deliver_on, r.throttle_minutes
+          FROM notification_routing_rules r JOIN notification_channels c USING (tenant_id, channel_id)
+         WHERE r.tenant_id = $1 AND r.is_enabled AND c.is_enabled AND c.channel_type = ANY($2::text[])
+         ORDER BY r.rule_id
+        """,
+        tenant_id,
+        sorted(CHANNELS),
+    )
+    return [Rule(*r.values()) for r in rows]
+
+
+async def load_tags(
+    conn: asyncpg.Connection, tenant_id: str, device_ids: set[str]
+) -> dict[str, frozenset[str]]:
+    rows = await conn.fetch(
+        "SELECT device_id, array_agg(tag) AS tags FROM device_tags"
+        " WHERE tenant_id = $1 AND device_id = ANY($2::text[]) GROUP BY device_id",
+        tenant_id,
+        sorted(device_ids),
+    )
+    return {r["device_id"]: frozenset(r["tags"]) for r in rows}
+
+
 def to_event(row: asyncpg.Record) -> AlertEvent | None:
     kind = DELIVERY_EVENTS.get(row["event"])
     if kind is None:
@@ -127,44 +199,131 @@ def to_event(row: asyncpg.Record) -> AlertEvent | None:
         summary=str(details.get("summary", row["summary"])),
         created_at=row["created_at"],
         actor=row["actor"],
-        details={k: v for k, v in details.items() if k == "close_reason"},
+        details={k: v for k, v in details.items() if k in ("close_reason", "escalation_level")},
+    )
+
+
+@dataclass(frozen=True)
+class Job:
+    tenant_id: str
+    alert_id: int
+    event: str
+    payload: str
+    key: str
+    integration_id: str | None = None
+    route_id: str | None = None
+    channel_id: int | None = None
+    rule_id: int | None = None
+
+
+def payload(kind: str, event: AlertEvent) -> str:
+    return orjson.dumps({"kind": kind, "event": event.to_json()}).decode()
+
+
+async def plan_jobs(conn: asyncpg.Connection, events: list[AlertEvent]) -> list[Job]:
+    """The jobs these events call for: per matching integration route, and per notification channel
+    with a matching routing rule (throttle applied)."""
+    jobs: list[Job] = []
+    by_tenant: dict[str, list[AlertEvent]] = {}
+    for event in events:
+        by_tenant.setdefault(event.tenant_id, []).append(event)
+    for tenant_id, tenant_events in by_tenant.items():
+        for route in await load_routes(conn, tenant_id):
+            for event in tenant_events:
+                if route_matches(route, event):
+                    jobs.append(
+                        Job(
+                            tenant_id,
+                            event.alert_id,
+                            event.event,
+                            payload(route.kind, event),
+                            idempotency_key(event, route),
+                            integration_id=route.integration_id,
+                            route_id=route.route_id,
+                        )
+                    )
+        rules = await load_rules(conn, tenant_id)
+        if rules:
+            jobs += await _channel_jobs(conn, tenant_id, tenant_events, rules)
+    return jobs
+
+
+async def _channel_jobs(
+    conn: asyncpg.Connection, tenant_id: str, events: list[AlertEvent], rules: list[Rule]
+) -> list[Job]:
+    tags: dict[str, frozenset[str]] = {}
+    if any(r.tag_key for r in rules):
+        tags = await load_tags(conn, tenant_id, {e.device_id for e in events})
+    planned: set[tuple[int, int]] = set()  # (channel, alert) given a job in this pass
+    jobs = []
+    for event in sorted(events, key=lambda e: e.event_id):
+        matching: dict[int, list[Rule]] = {}
+        for rule in rules:
+            if rule_matches(rule, event, tags.get(event.device_id, frozenset())):
+                matching.setdefault(rule.channel_id, []).append(rule)
+        for channel_id, channel_rules in matching.items():
+            window = throttle_window(channel_rules, event)
+            if window and (
+                (channel_id, event.alert_id) in planned
+                or await _recently_notified(conn, tenant_id, channel_id, event.alert_id, window)
+            ):
+                continue
+            planned.add((channel_id, event.alert_id))
+            jobs.append(
+                Job(
+                    tenant_id,
+                    event.alert_id,
+                    event.event,
+                    payload(channel_rules[0].kind, event),
+                    channel_key(event, channel_id),
+                    channel_id=channel_id,
+                    rule_id=channel_rules[0].rule_id,
+                )
+            )
+    return jobs
+
+
+async def _recently_notified(
+    conn: asyncpg.Connection, tenant_id: str, channel_id: int, alert_id: int, minutes: int
+) -> bool:
+    """A job for this channel and alert created within the window that did not end as a dead letter."""
+    return bool(
+        await conn.fetchval(
+            """SELECT 1 FROM delivery_jobs
+                WHERE tenant_id = $1 AND channel_id = $2 AND alert_id = $3 AND status <> 'FAILED'
+                  AND created_at > now() - make_interval(mins => $4) LIMIT 1""",
+            tenant_id,
+            channel_id,
+            alert_id,
+            minutes,
+        )
     )
 
 
 async def create_jobs(conn: asyncpg.Connection, events: list[AlertEvent]) -> int:
-    """Insert one PENDING job per (event, matching route); returns how many were new."""
-    routes: dict[str, list[Route]] = {}
-    rows = []
-    for event in events:
-        if event.tenant_id not in routes:
-            routes[event.tenant_id] = await load_routes(conn, event.tenant_id)
-        for route in routes[event.tenant_id]:
-            if route_matches(route, event):
-                payload = {"kind": route.kind, "event": event.to_json()}
-                rows.append(
-                    (
-                        event.tenant_id,
-                        event.alert_id,
-                        route.integration_id,
-                        route.route_id,
-                        event.event,
-                        orjson.dumps(payload).decode(),
-                        idempotency_key(event, route),
-                    )
-                )
-    if not rows:
+    """Insert one PENDING job per (event, target); returns how many were new."""
+    jobs = await plan_jobs(conn, events)
+    if not jobs:
         return 0
     inserted = await conn.fetch(
         """
-        INSERT INTO delivery_jobs (tenant_id, alert_id, integration_id, route_id, event, payload_json,
-                                   idempotency_key)
-        SELECT t, a, i::uuid, r::uuid, e, p::jsonb, k
-          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-               AS u(t, a, i, r, e, p, k)
+        INSERT INTO delivery_jobs (tenant_id, alert_id, event, payload_json, idempotency_key,
+                                   integration_id, route_id, channel_id, routing_rule_id)
+        SELECT t, a, e, p::jsonb, k, i::uuid, r::uuid, c, rr
+          FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                      $8::bigint[], $9::bigint[]) AS u(t, a, e, p, k, i, r, c, rr)
         ON CONFLICT (idempotency_key) DO NOTHING
         RETURNING job_id
         """,
-        *(list(col) for col in zip(*rows, strict=True)),
+        [j.tenant_id for j in jobs],
+        [j.alert_id for j in jobs],
+        [j.event for j in jobs],
+        [j.payload for j in jobs],
+        [j.key for j in jobs],
+        [j.integration_id for j in jobs],
+        [j.route_id for j in jobs],
+        [j.channel_id for j in jobs],
+        [j.rule_id for j in jobs],
     )
     return len(inserted)
 

@@ -7,8 +7,15 @@ from datetime import datetime
 from typing import Any
 
 # alert_events.event → the delivery event a route's `deliver_on` names. UPDATED and SILENCED deliver
-# nothing. (ESCALATED is reserved for the escalation work and produced by no alert event today.)
-DELIVERY_EVENTS = {"OPENED": "OPEN", "ACKNOWLEDGED": "ACKNOWLEDGED", "CLOSED": "CLOSED"}
+# nothing. ESCALATED carries the new level in details.escalation_level.
+DELIVERY_EVENTS = {
+    "OPENED": "OPEN",
+    "ACKNOWLEDGED": "ACKNOWLEDGED",
+    "ESCALATED": "ESCALATED",
+    "CLOSED": "CLOSED",
+}
+
+VERBS = {"OPEN": "Alert", "ACKNOWLEDGED": "Acknowledged", "ESCALATED": "Escalated", "CLOSED": "Resolved"}
 
 
 def severity_label(severity: int) -> str:
@@ -28,7 +35,7 @@ class AlertEvent:
     event_id: int
     tenant_id: str
     alert_id: int
-    event: str  # OPEN | ACKNOWLEDGED | CLOSED
+    event: str  # OPEN | ACKNOWLEDGED | ESCALATED | CLOSED
     status: str
     site_id: str
     device_id: str
@@ -42,6 +49,14 @@ class AlertEvent:
     @property
     def severity_label(self) -> str:
         return severity_label(self.severity)
+
+    @property
+    def headline(self) -> str:
+        """One line for chat channels: `[CRITICAL] Escalated (level 2): THRESHOLD on pump-7`."""
+        verb = VERBS.get(self.event, self.event)
+        if self.event == "ESCALATED" and self.details.get("escalation_level"):
+            verb += f" (level {self.details['escalation_level']})"
+        return f"[{self.severity_label}] {verb}: {self.alert_type} on {self.device_id}"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -175,6 +175,9 @@ def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> No
         pool,
         http,
         ssrf.Policy.from_settings(settings),
+        mqtt_url=settings.mqtt_url,
+        ca_file=settings.notify_ca_file,
+        timeout=settings.notify_http_timeout,
         retry=RetryPolicy(
             settings.notify_max_attempts,
             settings.notify_backoff_base_seconds,

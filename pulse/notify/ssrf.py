@@ -1,7 +1,8 @@
 """Outbound URL safety: refuse addresses a tenant must not make Pulse reach.
 
-`check_url` is called at send time (after DNS resolution, every resolved address is checked) and
-`check_url_at_save` by the API when a URL is stored. Refused: private, loopback, link-local
+`check_url` / `check_host` are called when a target is stored (each channel's `check`) and again at
+send time (after DNS resolution every resolved address is checked, and the connection goes to a
+checked address). Refused: private, loopback, link-local
 (including the 169.254.169.254 metadata address), CGNAT 100.64/10, multicast, reserved and
 unspecified addresses, IPv6 unique-local, and metadata host names. Loopback is allowed only when
 PULSE_NOTIFY_ALLOW_LOOPBACK is set (development and tests); PULSE_NOTIFY_ALLOWED_HOSTS lists
@@ -134,8 +135,3 @@ async def check_host(host: str, port: int, policy: Policy) -> list[IPAddress]:
         if refusal:
             raise Blocked(f"url_blocked: {refusal} address {ip}")
     return addresses
-
-
-async def check_url_at_save(url: str, policy: Policy) -> None:
-    """For the API when a URL is stored: the same rules; a Blocked message suits a 422."""
-    await check_url(url, policy)

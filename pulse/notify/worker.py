@@ -14,12 +14,15 @@ Code that reads the clock takes `now`, so backoff is tested without sleeping.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -92,6 +95,9 @@ class Worker:
         http: httpx.AsyncClient,
         policy: ssrf.Policy,
         *,
+        mqtt_url: str | None = None,
+        ca_file: str | None = None,
+        timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         stuck_after: timedelta = timedelta(minutes=5),
         name: str | None = None,
@@ -101,12 +107,13 @@ class Worker:
         self._pool = pool
         self._http = http
         self.policy = policy
+        self.context = SendContext(policy, "", 0, mqtt_url=mqtt_url, ca_file=ca_file, timeout=timeout)
         self.retry = retry or RetryPolicy()
         self.stuck_after = stuck_after
         self.name = name or f"notify-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()
         self.clock = clock
-        self.stats = {"sent": 0, "failed": 0, "retried": 0, "reclaimed": 0}
+        self.stats = {"sent": 0, "failed": 0, "retried": 0, "reclaimed": 0, "deferred": 0}
 
     async def reclaim(self, now: datetime | None = None) -> int:
         """`now` None: the database clock (job times default to it, so no host clock skew)."""
@@ -138,58 +145,93 @@ class Worker:
                 UPDATE delivery_jobs j
                    SET status = 'PROCESSING', claimed_at = COALESCE($1::timestamptz, now()), locked_by = $2
                   FROM due WHERE j.job_id = due.job_id
-                RETURNING j.job_id, j.tenant_id, j.integration_id, j.attempts, j.payload_json, j.claimed_at
+                RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
+                          j.routing_rule_id, j.attempts, j.attempts_base, j.payload_json, j.claimed_at
                 """,
                 now,
                 self.name,
                 limit,
             )
 
-    async def _send(self, job: asyncpg.Record, now: datetime) -> tuple[SendResult, list[str]]:
-        payload = job["payload_json"]
-        payload = orjson.loads(payload) if isinstance(payload, str) else payload
-        async with operator_tx(self._pool, ACTOR) as conn:
-            integration = await conn.fetchrow(
+    async def _target(self, conn: asyncpg.Connection, job: asyncpg.Record) -> tuple[str, bool, Any] | None:
+        """(kind, enabled, stored config) of the job's integration or notification channel."""
+        if job["channel_id"] is not None:
+            row = await conn.fetchrow(
+                "SELECT channel_type, is_enabled, config FROM notification_channels"
+                " WHERE tenant_id = $1 AND channel_id = $2",
+                job["tenant_id"],
+                job["channel_id"],
+            )
+        else:
+            row = await conn.fetchrow(
                 "SELECT type, enabled, config_json FROM integrations WHERE tenant_id = $1 AND integration_id = $2",
                 job["tenant_id"],
                 job["integration_id"],
             )
-        if integration is None:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail="integration_not_found"), []
-        if not integration["enabled"]:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail="integration_disabled"), []
-        channel = CHANNELS.get(integration["type"])
+        return None if row is None else tuple(row.values())
+
+    async def _send(self, job: asyncpg.Record, now: datetime) -> tuple[SendResult, list[str]]:
+        payload = job["payload_json"]
+        payload = orjson.loads(payload) if isinstance(payload, str) else payload
+        async with operator_tx(self._pool, ACTOR) as conn:
+            target = await self._target(conn, job)
+        if target is None:
+            return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_not_found"), []
+        kind, enabled, raw = target
+        if not enabled:
+            return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_disabled"), []
+        channel = CHANNELS.get(kind)
         if channel is None:
             return SendResult(False, False, Reason.CONFIG_INVALID, detail="channel_unsupported"), []
-        raw = integration["config_json"]
         raw = orjson.loads(raw) if isinstance(raw, str) else raw
         try:
             config = channel.Config.model_validate(raw)
         except ValidationError as exc:
             return SendResult(False, False, Reason.CONFIG_INVALID, detail=config_error(exc)), []
+        wait = await self._rate_wait(kind, channel, config)
+        if wait:
+            return SendResult(
+                False, True, Reason.THROTTLED, retry_after=wait, detail="provider_rate_limit"
+            ), []
         event = AlertEvent.from_json(payload["event"])
-        ctx = SendContext(self.policy, f"pulse-job-{job['job_id']}", int(now.timestamp()))
+        ctx = replace(self.context, message_id=f"pulse-job-{job['job_id']}", timestamp=int(now.timestamp()))
         try:
             result = await channel.send(event, config, self._http, ctx)
         except Exception as exc:  # a channel bug is a failed attempt, never a lost job
             result = SendResult(False, True, Reason.NETWORK, detail=f"{type(exc).__name__}")
         return result, secrets_of(config)
 
+    async def _rate_wait(self, kind: str, channel: ModuleType, config: object) -> float:
+        """Seconds to wait for the target's provider rate limit (0: go), shared by every process
+        through `pulse_take_token`. The bucket key is a hash: never the secret itself."""
+        limit = getattr(channel, "rate_limit", None)
+        spec = limit(config) if limit else None
+        if spec is None:
+            return 0.0
+        target, per_second, burst = spec
+        key = hashlib.sha256(f"{kind}\x1f{target}".encode()).hexdigest()
+        async with operator_tx(self._pool, ACTOR) as conn:
+            return float(await conn.fetchval("SELECT pulse_take_token($1, $2, $3)", key, per_second, burst))
+
     async def process(self, job: asyncpg.Record, now: datetime | None = None) -> SendResult:
         """Send one claimed job and record the outcome."""
         now = now or self.clock()
         started = time.monotonic()
         result, secrets = await self._send(job, now)
+        if result.reason is Reason.THROTTLED:
+            await self._defer(job, now + timedelta(seconds=result.retry_after or 1.0))
+            return result
         latency_ms = int((time.monotonic() - started) * 1000)
         attempt = job["attempts"] + 1
         error = None if result.ok else scrub(f"{result.reason}: {result.detail}".rstrip(": "), secrets)
         if result.ok:
             status, next_run = "COMPLETED", now
-        elif not result.retryable or attempt >= self.retry.max_attempts:
+        elif not result.retryable or attempt - job["attempts_base"] >= self.retry.max_attempts:
             status, next_run = "FAILED", now
         else:
             status = "PENDING"
-            next_run = now + timedelta(seconds=self.retry.delay(attempt, result.retry_after, self._rng))
+            delay = self.retry.delay(attempt - job["attempts_base"], result.retry_after, self._rng)
+            next_run = now + timedelta(seconds=delay)
         async with operator_tx(self._pool, ACTOR) as conn:
             await conn.execute(
                 """
@@ -208,7 +250,7 @@ class Worker:
                 now,
                 now + timedelta(milliseconds=latency_ms),
             )
-            await conn.execute(
+            updated = await conn.execute(
                 """
                 UPDATE delivery_jobs
                    SET status = $4, attempts = $5, next_run_at = $6, last_error = $7,
@@ -225,6 +267,19 @@ class Worker:
                 error,
                 now,
             )
+            if status == "COMPLETED" and job["channel_id"] is not None and updated.endswith(" 1"):
+                await conn.execute(
+                    """INSERT INTO notification_log (tenant_id, channel_id, alert_id, job_id, event,
+                                                     routing_rule_id, sent_at)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                    job["tenant_id"],
+                    job["channel_id"],
+                    job["alert_id"] or 0,
+                    job["job_id"],
+                    job["event"],
+                    job["routing_rule_id"],
+                    now,
+                )
         if status == "FAILED":
             log.warning(
                 "delivery failed; job is dead-lettered",
@@ -236,3 +291,16 @@ class Worker:
         key = {"COMPLETED": "sent", "FAILED": "failed"}.get(status, "retried")
         self.stats[key] += 1
         return result
+
+    async def _defer(self, job: asyncpg.Record, until: datetime) -> None:
+        """Our own rate limit said wait: back to PENDING without spending an attempt."""
+        async with operator_tx(self._pool, ACTOR) as conn:
+            await conn.execute(
+                """UPDATE delivery_jobs SET status = 'PENDING', next_run_at = $4, claimed_at = NULL, locked_by = NULL
+                    WHERE job_id = $1 AND status = 'PROCESSING' AND locked_by = $2 AND claimed_at = $3""",
+                job["job_id"],
+                self.name,
+                job["claimed_at"],
+                until,
+            )
+        self.stats["deferred"] += 1

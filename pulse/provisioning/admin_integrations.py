@@ -13,12 +13,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.db.tx import operator_tx
-from pulse.notify.channels import CHANNELS
-from pulse.notify.ssrf import Blocked, Policy, check_url_at_save
+from pulse.notify import configs
+from pulse.notify.ssrf import Policy
 from pulse.provisioning.admin_api import ACTOR, TenantId, require_admin_key
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
@@ -58,16 +58,13 @@ class IntegrationList(BaseModel):
 )
 async def create_integration(body: IntegrationCreate, request: Request) -> IntegrationPublic:
     """Create a webhook or Slack integration for a tenant (the URL must pass the outbound-safety check)."""
-    channel = CHANNELS[body.type]
     try:
-        config = channel.Config.model_validate(body.config)
-    except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "config" for e in exc.errors()})
-        raise ApiError(422, "invalid_config", f"invalid {body.type} config: {', '.join(fields)}") from None
-    url = _channel_url(config)
-    try:
-        await check_url_at_save(url, Policy.from_settings(request.app.state.settings))
-    except Blocked as exc:
+        config = await configs.validate(
+            body.type, body.config, Policy.from_settings(request.app.state.settings)
+        )
+    except configs.ConfigInvalid as exc:
+        raise ApiError(422, "invalid_config", str(exc)) from None
+    except configs.TargetRefused as exc:
         raise ApiError(422, "url_refused", str(exc)) from None
     async with operator_tx(request.app.state.pool, ACTOR) as conn:
         if not await conn.fetchval("SELECT 1 FROM tenants WHERE tenant_id = $1", body.tenant_id):
@@ -80,25 +77,9 @@ async def create_integration(body: IntegrationCreate, request: Request) -> Integ
             body.name,
             body.type,
             body.enabled,
-            config.model_dump(mode="json", exclude_none=True) | _secrets(config),
+            configs.stored(config),
         )
     return IntegrationPublic(**dict(row))
-
-
-def _channel_url(config: BaseModel) -> str:
-    """The URL a channel posts to: `url` for every HTTP kind (the Events API endpoint for pagerduty,
-    whose secret is the routing key; the webhook URL itself for slack and teams)."""
-    url = config.url
-    return url.get_secret_value() if hasattr(url, "get_secret_value") else str(url)
-
-
-def _secrets(config: BaseModel) -> dict[str, str]:
-    """model_dump masks SecretStr values; store the real ones."""
-    return {
-        name: value.get_secret_value()
-        for name, value in config
-        if hasattr(value, "get_secret_value") and value is not None
-    }
 
 
 @router.get("/integrations", response_model=IntegrationList)

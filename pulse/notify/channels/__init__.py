@@ -1,5 +1,6 @@
 """Channel registry: `CHANNELS[kind]` is a module with `kind`, `Config` (its validated settings),
-`check` (save-time outbound-safety check of its targets), `render` and `send`.
+`check` (save-time outbound-safety check of its targets), `render` and `send`; optionally
+`rate_limit(config) -> (target, per_second, burst)` for providers that limit a target's rate.
 
 A module that breaks the contract fails at import, not at the first delivery."""
 

@@ -22,6 +22,7 @@ class Reason(StrEnum):
     SSRF_BLOCKED = "ssrf_blocked"
     CONFIG_INVALID = "config_invalid"
     PROVIDER_REJECTED = "provider_rejected"
+    THROTTLED = "throttled"  # our own per-target rate limit: wait, no attempt spent
 
 
 @dataclass(frozen=True)

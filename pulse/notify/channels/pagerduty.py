@@ -21,7 +21,13 @@ kind = "pagerduty"
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 MAX_SUMMARY = 1024
-EVENT_ACTIONS = {"OPEN": "trigger", "ACKNOWLEDGED": "acknowledge", "CLOSED": "resolve"}
+# An escalation re-triggers the same dedup_key: PagerDuty folds it into the open incident.
+EVENT_ACTIONS = {
+    "OPEN": "trigger",
+    "ESCALATED": "trigger",
+    "ACKNOWLEDGED": "acknowledge",
+    "CLOSED": "resolve",
+}
 
 
 class Config(BaseModel):
@@ -71,6 +77,12 @@ def render(event: AlertEvent, config: Config) -> dict[str, Any]:
             },
         },
     }
+
+
+def rate_limit(config: Config) -> tuple[str, float, float]:
+    """PagerDuty accepts 120 events a minute per routing key. A burst of 20 plus 100 a minute never
+    puts more than 120 into any one minute: (target, per second, burst)."""
+    return config.routing_key.get_secret_value(), 100 / 60, 20.0
 
 
 async def check(config: Config, policy: ssrf.Policy) -> None:

