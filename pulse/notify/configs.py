@@ -15,12 +15,35 @@ from __future__ import annotations
 
 import types
 import typing
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import AfterValidator, BaseModel, Field, SecretStr, StringConstraints, ValidationError
 
 from pulse.notify import ssrf
 from pulse.notify.channels import CHANNELS
+
+
+def _known_kind(value: str) -> str:
+    if value not in CHANNELS:
+        raise ValueError(f"unknown channel type; one of: {', '.join(sorted(CHANNELS))}")
+    return value
+
+
+def _kind_schema(schema: dict[str, Any]) -> None:
+    # Read when the OpenAPI document is built, so kinds registered after this import are listed too.
+    schema["enum"] = sorted(CHANNELS)
+
+
+ChannelKind = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32),
+    AfterValidator(_known_kind),
+    Field(
+        description="A channel kind of the registry (webhook, slack, pagerduty, teams, …).",
+        json_schema_extra=_kind_schema,
+    ),
+]
+
 
 MASK = "********"
 MAX_CONFIG_KEYS = 50

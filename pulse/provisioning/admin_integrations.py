@@ -1,9 +1,8 @@
 """Integrations and their routes on the admin API (reference §2.8, items 6-7): how an installer points
-a tenant's alerts at a webhook or Slack before the customer API for integrations exists.
+any tenant's alerts at a target (customers manage their own under /customer/integrations).
 
-Configs are validated by the channel's own `Config` and every URL by the outbound-safety check at save
-time (it is checked again at send time). Secrets — the webhook signing secret, a Slack webhook URL —
-are never returned.
+Configs are validated by the channel's own `Config` and every target by the outbound-safety check at
+save time (it is checked again at send time). Secrets are never returned.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from pydantic import BaseModel, Field
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.db.tx import operator_tx
 from pulse.notify import configs
+from pulse.notify.configs import ChannelKind
 from pulse.notify.ssrf import Policy
 from pulse.provisioning.admin_api import ACTOR, TenantId, require_admin_key
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
 
-Kind = Literal["webhook", "slack", "pagerduty", "teams"]
-Event = Literal["OPEN", "ACKNOWLEDGED", "CLOSED"]
+Event = Literal["OPEN", "ACKNOWLEDGED", "ESCALATED", "CLOSED"]
 Severity = Literal["CRITICAL", "WARNING", "INFO"]
 ShortList = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]], Field(max_length=100)]
 
@@ -32,9 +31,9 @@ ShortList = Annotated[list[Annotated[str, Field(min_length=1, max_length=128)]],
 class IntegrationCreate(BaseModel):
     tenant_id: TenantId
     name: str = Field(min_length=1, max_length=200)
-    type: Kind = "webhook"
+    type: ChannelKind = "webhook"
     config: dict[str, Any] = Field(
-        description="webhook: {url, headers?, secret?}; slack: {url}; pagerduty: {routing_key, url?}; teams: {url}"
+        description="The channel config of this type; shapes in the README (Notifications)."
     )
     enabled: bool = True
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pulse.api.routes import oauth
 from pulse.api.routes.customer import (
     alert_rules,
+    deliveries,
     device_import,
     device_tokens,
     devices,
     exports,
     groups,
+    integrations,
     maintenance_windows,
+    notification_channels,
     sites,
     tags,
     users,
@@ -43,6 +46,11 @@ API_ROUTERS = [
     maintenance_windows.router,
     users.router,
     exports.router,
+    integrations.router,
+    integrations.routes_router,
+    notification_channels.router,
+    notification_channels.rules_router,
+    deliveries.router,
     # /operator
     tenants.router,
     operator_devices.router,

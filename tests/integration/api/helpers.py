@@ -192,6 +192,69 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
                VALUES ($1, 'viewer-' || $1, 'not-a-hash', '{customer}') RETURNING user_id""",
             tenant_id,
         )
+        # Notifications. Targets are TEST-NET addresses: a stray test send is refused at once, offline.
+        integration_id = await conn.fetchval(
+            """INSERT INTO integrations (tenant_id, name, type, config_json)
+               VALUES ($1, 'Hook', 'webhook', $2) RETURNING integration_id::text""",
+            tenant_id,
+            {"url": f"https://192.0.2.10/hook-{suffix}", "secret": "seed-secret-1234"},
+        )
+        route_id = await conn.fetchval(
+            """INSERT INTO integration_routes (tenant_id, integration_id, name, deliver_on)
+               VALUES ($1, $2, 'All', '{OPEN,CLOSED}') RETURNING route_id::text""",
+            tenant_id,
+            integration_id,
+        )
+        channel_id = await conn.fetchval(
+            """INSERT INTO notification_channels (tenant_id, name, channel_type, config)
+               VALUES ($1, 'Ops hook', 'webhook', $2) RETURNING channel_id""",
+            tenant_id,
+            {"url": f"https://192.0.2.11/hook-{suffix}"},
+        )
+        routing_rule_id = await conn.fetchval(
+            """INSERT INTO notification_routing_rules (tenant_id, channel_id, min_severity)
+               VALUES ($1, $2, 3) RETURNING rule_id""",
+            tenant_id,
+            channel_id,
+        )
+        event = {
+            "event_id": 1,
+            "tenant_id": tenant_id,
+            "alert_id": alert_id,
+            "event": "OPEN",
+            "status": "OPEN",
+            "site_id": site_id,
+            "device_id": device_id,
+            "alert_type": "THRESHOLD",
+            "severity": 4,
+            "summary": "too hot",
+            "created_at": "2024-01-01T00:00:00+00:00",
+        }
+        job_id = await conn.fetchval(
+            """INSERT INTO delivery_jobs (tenant_id, alert_id, integration_id, route_id, event, status, attempts,
+                                          last_error, payload_json)
+               VALUES ($1, $2, $3::uuid, $4::uuid, 'OPEN', 'FAILED', 1, 'server_error', $5) RETURNING job_id""",
+            tenant_id,
+            alert_id,
+            integration_id,
+            route_id,
+            {"kind": "webhook", "event": event},
+        )
+        await conn.execute(
+            """INSERT INTO delivery_attempts (tenant_id, job_id, attempt_no, ok, http_status, reason, latency_ms,
+                                              error, finished_at)
+               VALUES ($1, $2, 1, false, 503, 'server_error', 12, 'server_error: http_503', now())""",
+            tenant_id,
+            job_id,
+        )
+        await conn.execute(
+            """INSERT INTO notification_log (tenant_id, channel_id, alert_id, event, routing_rule_id)
+               VALUES ($1, $2, $3, 'OPEN', $4)""",
+            tenant_id,
+            channel_id,
+            alert_id,
+            routing_rule_id,
+        )
     return {
         "device_id": device_id,
         "site_id": site_id,
@@ -203,4 +266,9 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
         "window_id": window_id,
         "user_id": str(user_id),
         "tenant_id": tenant_id,
+        "integration_id": integration_id,
+        "route_id": route_id,
+        "channel_id": str(channel_id),
+        "routing_rule_id": str(routing_rule_id),
+        "job_id": str(job_id),
     }
