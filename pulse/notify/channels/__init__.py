@@ -10,7 +10,7 @@ from types import ModuleType
 
 from pydantic import BaseModel
 
-from pulse.notify.channels import pagerduty, slack, teams, webhook
+from pulse.notify.channels import email, mqtt, pagerduty, slack, snmp, teams, webhook
 
 
 def _check(module: ModuleType) -> ModuleType:
@@ -24,4 +24,6 @@ def _check(module: ModuleType) -> ModuleType:
     return module
 
 
-CHANNELS: dict[str, ModuleType] = {m.kind: _check(m) for m in (webhook, slack, pagerduty, teams)}
+CHANNELS: dict[str, ModuleType] = {
+    m.kind: _check(m) for m in (webhook, slack, pagerduty, teams, email, snmp, mqtt)
+}

@@ -138,7 +138,7 @@ def test_standard_webhooks_signature():
 
 
 def test_channel_registry_and_configs():
-    assert set(CHANNELS) == {"webhook", "slack", "pagerduty", "teams"}
+    assert set(CHANNELS) == {"webhook", "slack", "pagerduty", "teams", "email", "snmp", "mqtt"}
     with pytest.raises(ValidationError):
         webhook.Config.model_validate({"url": "https://x.example", "surprise": 1})
     with pytest.raises(ValidationError) as exc:
