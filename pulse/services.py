@@ -17,7 +17,10 @@ SERVICES: dict[str, tuple[str, str]] = {
         "pulse.ingest.service",
         "MQTT telemetry intake: validate, quarantine, batch-write to PostgreSQL",
     ),
-    "notify": ("pulse.notify.service", "alert notifications: webhook and Slack deliveries with retries"),
+    "notify": (
+        "pulse.notify.service",
+        "alert notifications: webhook, Slack, PagerDuty, Teams, email, SNMP and MQTT, with retries",
+    ),
     "ops": ("pulse.ops.service", "housekeeping: partitions, retention, telemetry rollups"),
 }
 

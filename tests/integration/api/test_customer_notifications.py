@@ -237,6 +237,20 @@ async def test_test_send_is_limited_to_five_a_minute_and_leaves_no_job(client, p
     assert [r["action"] for r in slots] == [f"test_delivery:{created['integration_id']}"] * 5
 
 
+async def test_pagerduty_test_send_resolves_the_incident_it_opened(client, admin) -> None:
+    async with Receiver() as receiver:
+        body = {
+            "name": "pd",
+            "type": "pagerduty",
+            "config": {"routing_key": "RK-123456", "url": receiver.url},
+        }
+        created = await create(client, admin, "/customer/integrations", body)
+        sent = await client.post(f"/customer/integrations/{created['integration_id']}/test", headers=admin)
+    assert sent.json()["ok"] is True
+    actions = [(r.json()["event_action"], r.json()["dedup_key"]) for r in receiver.requests]
+    assert actions == [("trigger", "alert-0"), ("resolve", "alert-0")]
+
+
 async def test_test_send_reports_failures_without_secrets(client, admin) -> None:
     echo = Answer(400, body=f"bad request: signature secret {SECRET} rejected")
     async with Receiver(echo) as receiver:

@@ -16,6 +16,7 @@ types, config validation as API errors, masking, and the synchronous, rate-limit
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import time
@@ -265,6 +266,11 @@ async def send_test(settings: Settings, kind: str, raw: Any, event: AlertEvent) 
     try:
         async with http_client(settings) as http, asyncio.timeout(2 * settings.notify_http_timeout + 5):
             result = await channel.send(event, config, http, ctx)
+            if result.ok and kind == "pagerduty":
+                # the test trigger opened an incident on the customer's PagerDuty: resolve it again
+                await channel.send(
+                    dataclasses.replace(event, event="CLOSED", status="CLOSED"), config, http, ctx
+                )
     except TimeoutError:
         result = SendResult(False, True, Reason.TIMEOUT, detail="test send timed out")
     except Exception as exc:  # a channel bug is a failed test, never a 500
