@@ -139,3 +139,46 @@ def alerts(
         as_json,
         json_out,
     )
+
+
+@bench_app.command()
+def notify(
+    alerts: Annotated[
+        int, typer.Option(min=10, max=1_000_000, help="Alerts opened at once for the throughput phase.")
+    ] = 5000,
+    latency_alerts: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Alerts opened one per transaction, each timed.")
+    ] = 500,
+    rate: Annotated[
+        float, typer.Option(min=0.1, max=1000, help="Alerts per second in the latency phase.")
+    ] = 20.0,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1, max=1000, help="PULSE_NOTIFY_CONCURRENCY of the service; the baseline poster's too."
+        ),
+    ] = 10,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="A scratch PostgreSQL; its tenant 'bench-notify' is replaced (default: a private embedded one)."
+        ),
+    ] = None,
+    json_out: JsonOut = None,
+) -> None:
+    """Webhook delivery: jobs/s of `pulse run notify` to a local receiver against a plain httpx poster
+    (same concurrency and body size), and alert commit → delivery latency p50/p95/p99."""
+    from pulse.bench.notify import as_json, format_report, run_notify_bench
+
+    _run(
+        run_notify_bench(
+            alerts=alerts,
+            latency_alerts=latency_alerts,
+            rate=rate,
+            concurrency=concurrency,
+            database_url=database_url,
+        ),
+        format_report,
+        as_json,
+        json_out,
+    )
