@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -133,7 +132,8 @@ class Worker:
         return len(rows)
 
     async def claim(self, limit: int, now: datetime | None = None) -> list[asyncpg.Record]:
-        """Due jobs → PROCESSING for this worker. `now` None: the database clock."""
+        """Due jobs → PROCESSING for this worker, each with its target's kind, enabled flag and config
+        (one transaction for both). `now` None: the database clock."""
         async with operator_tx(self._pool, ACTOR) as conn:
             return await conn.fetch(
                 """
@@ -141,44 +141,32 @@ class Worker:
                     SELECT job_id FROM delivery_jobs
                      WHERE status = 'PENDING' AND next_run_at <= COALESCE($1::timestamptz, now())
                      ORDER BY next_run_at, job_id
-                     LIMIT $3 FOR UPDATE SKIP LOCKED)
-                UPDATE delivery_jobs j
-                   SET status = 'PROCESSING', claimed_at = COALESCE($1::timestamptz, now()), locked_by = $2
-                  FROM due WHERE j.job_id = due.job_id
-                RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
-                          j.routing_rule_id, j.attempts, j.attempts_base, j.payload_json, j.claimed_at
+                     LIMIT $3 FOR UPDATE SKIP LOCKED),
+                claimed AS (
+                    UPDATE delivery_jobs j
+                       SET status = 'PROCESSING', claimed_at = COALESCE($1::timestamptz, now()), locked_by = $2
+                      FROM due WHERE j.job_id = due.job_id
+                    RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
+                              j.routing_rule_id, j.attempts, j.attempts_base, j.payload_json, j.claimed_at)
+                SELECT c.*, COALESCE(i.type, n.channel_type) AS target_kind,
+                       COALESCE(i.enabled, n.is_enabled) AS target_enabled,
+                       COALESCE(i.config_json, n.config) AS target_config
+                  FROM claimed c
+                  LEFT JOIN integrations i ON i.tenant_id = c.tenant_id AND i.integration_id = c.integration_id
+                  LEFT JOIN notification_channels n ON n.tenant_id = c.tenant_id AND n.channel_id = c.channel_id
                 """,
                 now,
                 self.name,
                 limit,
             )
 
-    async def _target(self, conn: asyncpg.Connection, job: asyncpg.Record) -> tuple[str, bool, Any] | None:
-        """(kind, enabled, stored config) of the job's integration or notification channel."""
-        if job["channel_id"] is not None:
-            row = await conn.fetchrow(
-                "SELECT channel_type, is_enabled, config FROM notification_channels"
-                " WHERE tenant_id = $1 AND channel_id = $2",
-                job["tenant_id"],
-                job["channel_id"],
-            )
-        else:
-            row = await conn.fetchrow(
-                "SELECT type, enabled, config_json FROM integrations WHERE tenant_id = $1 AND integration_id = $2",
-                job["tenant_id"],
-                job["integration_id"],
-            )
-        return None if row is None else tuple(row.values())
-
     async def _send(self, job: asyncpg.Record, now: datetime) -> tuple[SendResult, list[str]]:
         payload = job["payload_json"]
         payload = orjson.loads(payload) if isinstance(payload, str) else payload
-        async with operator_tx(self._pool, ACTOR) as conn:
-            target = await self._target(conn, job)
-        if target is None:
+        kind, raw = job["target_kind"], job["target_config"]
+        if kind is None:
             return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_not_found"), []
-        kind, enabled, raw = target
-        if not enabled:
+        if not job["target_enabled"]:
             return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_disabled"), []
         channel = CHANNELS.get(kind)
         if channel is None:
