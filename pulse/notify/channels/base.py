@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import httpx
+from pydantic import ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pulse.notify import ssrf
 
@@ -119,6 +121,18 @@ async def post_json(
         return SendResult(False, True, Reason.NETWORK, detail=f"{type(exc).__name__} to {redact_url(url)}")
     return classify_http(
         response.status_code, retry_after=response.headers.get("retry-after"), body=response.text
+    )
+
+
+def field_errors(problems: list[tuple[str, str]]) -> ValidationError:
+    """Cross-field problems of a channel config as one ValidationError whose entries each name their
+    field (a ValueError from a model validator would name the whole config)."""
+    return ValidationError.from_exception_data(
+        "Config",
+        [
+            InitErrorDetails(type=PydanticCustomError("value_error", message), loc=(field,), input=None)
+            for field, message in problems
+        ],
     )
 
 

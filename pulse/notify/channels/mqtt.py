@@ -37,14 +37,12 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from pulse.notify import ssrf
-from pulse.notify.channels.base import Reason, SendContext, SendResult
+from pulse.notify.channels.base import Reason, SendContext, SendResult, field_errors
 from pulse.notify.events import AlertEvent
 
 kind = "mqtt"
@@ -127,17 +125,7 @@ class Config(BaseModel):
         elif self.password is not None and self.username is None:
             problems.append(("password", "needs a username"))
         if problems:
-            # Raised as a ValidationError so each problem names its field (a ValueError would name
-            # the whole config).
-            raise ValidationError.from_exception_data(
-                "Config",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("value_error", message), loc=(field,), input=None
-                    )
-                    for field, message in problems
-                ],
-            )
+            raise field_errors(problems)
         return self
 
 

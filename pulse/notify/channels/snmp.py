@@ -37,11 +37,9 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_core import InitErrorDetails, PydanticCustomError
 from pysnmp.carrier.asyncio.dgram import udp, udp6
 from pysnmp.entity import config as snmp_config
 from pysnmp.error import PySnmpError
@@ -61,7 +59,7 @@ from pysnmp.hlapi.v3arch.asyncio import (
 )
 
 from pulse.notify import ssrf
-from pulse.notify.channels.base import Reason, SendContext, SendResult
+from pulse.notify.channels.base import Reason, SendContext, SendResult, field_errors
 from pulse.notify.events import AlertEvent
 
 kind = "snmp"
@@ -142,17 +140,7 @@ class Config(BaseModel):
     def _consistent(self) -> Config:
         problems = self._v3_problems() if self.version == "3" else self._v2c_problems()
         if problems:
-            # Raised as a ValidationError so each problem names its field (a ValueError would name
-            # the whole config).
-            raise ValidationError.from_exception_data(
-                "Config",
-                [
-                    InitErrorDetails(
-                        type=PydanticCustomError("value_error", message), loc=(field,), input=None
-                    )
-                    for field, message in problems
-                ],
-            )
+            raise field_errors(problems)
         return self
 
     def _v2c_problems(self) -> list[tuple[str, str]]:

@@ -28,6 +28,7 @@ from pulse.notify.channels import _check
 from pulse.notify.channels import email as channel
 from pulse.notify.channels.base import Reason, SendContext
 from pulse.notify.events import AlertEvent
+from tests.alert_events import make_event
 
 USER = "alerts@example.com"
 PASSWORD = "s3cret-Passw0rd-xyz"
@@ -36,22 +37,14 @@ SENT_AT = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 
 def event(**overrides) -> AlertEvent:
-    values = dict(
-        event_id=7,
-        tenant_id="acme",
-        alert_id=42,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-1",
-        device_id="pump-1",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="temp_c 31.5 > 30 <check>",
-        created_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC),
-        details={"temp_c": 31.5},
+    return make_event(
+        **dict(
+            summary="temp_c 31.5 > 30 <check>",
+            created_at=dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC),
+            details={"temp_c": 31.5},
+        )
+        | overrides
     )
-    values.update(overrides)
-    return AlertEvent(**values)
 
 
 def context(**overrides) -> SendContext:

@@ -33,27 +33,26 @@ from pulse.notify import configs, ssrf
 from pulse.notify.channels import mqtt
 from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
+from tests.alert_events import make_event
 
 LOOPBACK = ssrf.Policy(allow_loopback=True)
 OK = SendResult(True, False, Reason.OK)
 
 
 def alert(**changes) -> AlertEvent:
-    event = AlertEvent(
-        event_id=11,
-        tenant_id=f"t-{uuid.uuid4().hex[:12]}",  # a topic of its own per test
-        alert_id=4242,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-9",
-        device_id="pump-3",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="temp_c above 30",
-        created_at=dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
-        details={"metric": "temp_c", "value": 31.5},
+    return make_event(
+        **dict(
+            event_id=11,
+            tenant_id=f"t-{uuid.uuid4().hex[:12]}",  # a topic of its own per test
+            alert_id=4242,
+            site_id="site-9",
+            device_id="pump-3",
+            summary="temp_c above 30",
+            created_at=dt.datetime(2025, 3, 4, 5, 6, 7, tzinfo=dt.UTC),
+            details={"metric": "temp_c", "value": 31.5},
+        )
+        | changes
     )
-    return replace(event, **changes)
 
 
 def context(

@@ -16,8 +16,8 @@ from pulse.notify import ssrf
 from pulse.notify.channels import webhook
 from pulse.notify.channels.base import Reason, SendContext
 from pulse.notify.events import AlertEvent
+from tests.alert_events import make_event
 from tests.integration.notify.helpers import Answer, Receiver
-from tests.unit.notify.test_engine_units import event as make_event
 
 
 class FakeDns:

@@ -8,7 +8,6 @@ import os
 import socket
 import threading
 import time
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -19,6 +18,7 @@ from pulse.notify import configs, ssrf
 from pulse.notify.channels import snmp
 from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
+from tests.alert_events import make_event
 from tests.integration.notify.snmp_receiver import TrapReceiver, User
 
 LOOPBACK = ssrf.Policy(allow_loopback=True)
@@ -29,20 +29,17 @@ AUTH_PASSWORD, PRIV_PASSWORD = "auth-pass-1", "priv-pass-1"
 
 
 def alert(**changes) -> AlertEvent:
-    event = AlertEvent(
-        event_id=7,
-        tenant_id="tenant-snmp",
-        alert_id=4242,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-9",
-        device_id="pump-3",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="Temperatur über 30 °C",
-        created_at=CREATED,
+    return make_event(
+        **dict(
+            tenant_id="tenant-snmp",
+            alert_id=4242,
+            site_id="site-9",
+            device_id="pump-3",
+            summary="Temperatur über 30 °C",
+            created_at=CREATED,
+        )
+        | changes
     )
-    return replace(event, **changes)
 
 
 def context(policy: ssrf.Policy = LOOPBACK, timeout: float = 5.0) -> SendContext:

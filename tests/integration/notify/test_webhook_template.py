@@ -3,8 +3,6 @@ the exact bytes sent, refused templates at save time and permanent failures at s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from pydantic import ValidationError
 
@@ -12,6 +10,7 @@ from pulse.notify import configs, signing
 from pulse.notify.channels import webhook
 from pulse.notify.channels.base import Reason, SendContext
 from pulse.notify.events import AlertEvent
+from tests.alert_events import make_event
 from tests.integration.notify.helpers import Receiver
 
 SECRET = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHM="
@@ -25,22 +24,14 @@ JSON_TEMPLATE = """{
 
 
 def event(**overrides) -> AlertEvent:
-    values = dict(
-        event_id=7,
-        tenant_id="acme",
-        alert_id=42,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-1",
-        device_id='pump "1"',
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="temp_c above 30",
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        details={"temp_c": 31.5, "zone": "north"},
+    return make_event(
+        **dict(
+            device_id='pump "1"',
+            summary="temp_c above 30",
+            details={"temp_c": 31.5, "zone": "north"},
+        )
+        | overrides
     )
-    values.update(overrides)
-    return AlertEvent(**values)
 
 
 def config(receiver: Receiver, template: str | None, **extra) -> webhook.Config:

@@ -6,7 +6,6 @@ import base64
 import hashlib
 import hmac
 import random
-from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -17,24 +16,11 @@ from pulse.notify.channels.base import Reason, classify_http, redact_url
 from pulse.notify.dispatch import Dispatcher, Route, idempotency_key, route_matches
 from pulse.notify.events import AlertEvent, severity_label
 from pulse.notify.worker import RetryPolicy, config_error, secrets_of
+from tests.alert_events import make_event
 
 
 def event(**overrides) -> AlertEvent:
-    values = dict(
-        event_id=7,
-        tenant_id="acme",
-        alert_id=42,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-1",
-        device_id="pump-1",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="hot",
-        created_at=datetime(2026, 1, 1, tzinfo=UTC),
-    )
-    values.update(overrides)
-    return AlertEvent(**values)
+    return make_event(**overrides)
 
 
 def route(**overrides) -> Route:

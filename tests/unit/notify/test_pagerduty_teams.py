@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from pulse.notify.channels import CHANNELS, pagerduty, teams
 from pulse.notify.events import AlertEvent
 from pulse.notify.worker import config_error, secrets_of
+from tests.alert_events import make_event
 
 KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 TEAMS_URL = "https://acme.webhook.office.com/webhookb2/g@t/IncomingWebhook/s3cr3t/o"
@@ -17,21 +18,12 @@ CREATED = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def event(**overrides) -> AlertEvent:
-    values = dict(
-        event_id=7,
-        tenant_id="acme",
-        alert_id=42,
-        event="OPEN",
-        status="OPEN",
-        site_id="site-1",
-        device_id="pump-1",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="hot",
-        created_at=CREATED,
+    return make_event(
+        **dict(
+            created_at=CREATED,
+        )
+        | overrides
     )
-    values.update(overrides)
-    return AlertEvent(**values)
 
 
 def pd_expected(action: str, status: str, actor: str | None = None) -> dict:

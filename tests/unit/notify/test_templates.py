@@ -10,26 +10,20 @@ import pytest
 from pulse.notify import templates
 from pulse.notify.events import AlertEvent
 from pulse.notify.templates import TemplateError
+from tests.alert_events import make_event
 
 
 def event(**overrides) -> AlertEvent:
-    values = dict(
-        event_id=7,
-        tenant_id="acme",
-        alert_id=42,
-        event="ESCALATED",
-        status="OPEN",
-        site_id="site-1",
-        device_id="pump-1",
-        alert_type="THRESHOLD",
-        severity=5,
-        summary="temp <high> & rising",
-        created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
-        actor="ann",
-        details={"temp_c": 31.5, "escalation_level": 2},
+    return make_event(
+        **dict(
+            event="ESCALATED",
+            summary="temp <high> & rising",
+            created_at=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            actor="ann",
+            details={"temp_c": 31.5, "escalation_level": 2},
+        )
+        | overrides
     )
-    values.update(overrides)
-    return AlertEvent(**values)
 
 
 VALUES = templates.variables(event())
