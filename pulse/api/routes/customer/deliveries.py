@@ -20,8 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.routes.customer.integrations import DeliveryEvent, find_integration
+from pulse.api.routes.customer.integrations import find_integration
 from pulse.api.routes.customer.notification_channels import find_channel
+from pulse.api.routes.customer.notify_targets import DeliveryEvent
 from pulse.api.routes.params import utc
 
 router = APIRouter(

@@ -19,11 +19,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.routes.customer.integrations import (
+from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
     AlertTypeName,
     ChannelConfig,
-    ChannelKind,
     DeliveryEvent,
     DeliveryTestResult,
     DisplayName,
@@ -40,6 +39,7 @@ from pulse.api.routes.customer.integrations import (
 )
 from pulse.notify import configs
 from pulse.notify.channels import CHANNELS
+from pulse.notify.configs import ChannelKind
 
 router = APIRouter(
     prefix="/customer/notification-channels",

@@ -1,0 +1,247 @@
+"""/customer/integration-routes: which of a tenant's alert events go to which integration (filters on
+severity, alert type, site, device prefix and event; priority orders them)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
+
+from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.pagination import Page, page_params
+from pulse.api.routes.customer.integrations import find_integration
+from pulse.api.routes.customer.models import IdList
+from pulse.api.routes.customer.notify_targets import (
+    AlertTypeName,
+    DeliveryEvent,
+    DisplayName,
+    SeverityLabel,
+    not_null,
+    unique,
+)
+
+router = APIRouter(
+    prefix="/customer/integration-routes",
+    tags=["customer-integration-routes"],
+    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
+)
+
+RouteId = Annotated[uuid.UUID, Path(description="The route's id (a UUID).")]
+Prefix = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f]+$")]
+
+
+class RouteFields(BaseModel):
+    """Filters, all of which must hold for an event to be delivered (an empty or null list: any)."""
+
+    model_config = ConfigDict(extra="forbid")
+    integration_id: uuid.UUID | None = None
+    name: DisplayName | None = None
+    enabled: bool | None = None
+    min_severity: (
+        Annotated[int, Field(ge=1, le=5, description="Only alerts at least this severe (1-5).")] | None
+    ) = None
+    severities: (
+        Annotated[
+            list[SeverityLabel],
+            Field(
+                max_length=3,
+                description="Severity labels: CRITICAL (5), WARNING (3-4), INFO (1-2); empty: all.",
+            ),
+        ]
+        | None
+    ) = None
+    alert_types: (
+        Annotated[list[AlertTypeName], Field(max_length=4, description="Empty or null: all.")] | None
+    ) = None
+    site_ids: IdList | None = None
+    device_prefixes: (
+        Annotated[list[Prefix], Field(max_length=100, description="Device ids starting with one of these.")]
+        | None
+    ) = None
+    deliver_on: (
+        Annotated[
+            list[DeliveryEvent],
+            Field(min_length=1, max_length=4, description="Which alert events are delivered."),
+        ]
+        | None
+    ) = None
+    priority: Annotated[int, Field(ge=0, le=10_000, description="Lower first.")] | None = None
+
+    @field_validator("severities", "alert_types", "site_ids", "device_prefixes", "deliver_on")
+    @classmethod
+    def _dedupe(cls, value: list[Any] | None) -> list[Any] | None:
+        return unique(value)
+
+
+class RouteCreate(RouteFields):
+    integration_id: uuid.UUID
+    enabled: bool = True
+    severities: Annotated[
+        list[SeverityLabel],
+        Field(
+            max_length=3, description="Severity labels: CRITICAL (5), WARNING (3-4), INFO (1-2); empty: all."
+        ),
+    ] = Field(default_factory=list)
+    deliver_on: Annotated[
+        list[DeliveryEvent],
+        Field(min_length=1, max_length=4, description="Which alert events are delivered."),
+    ] = Field(default_factory=lambda: ["OPEN"])
+    priority: Annotated[int, Field(ge=0, le=10_000, description="Lower first.")] = 100
+
+
+class RoutePublic(BaseModel):
+    tenant_id: str
+    route_id: uuid.UUID
+    integration_id: uuid.UUID
+    integration_name: str
+    integration_type: str
+    name: str | None
+    enabled: bool
+    min_severity: int | None
+    severities: list[str]
+    alert_types: list[str] | None
+    site_ids: list[str] | None
+    device_prefixes: list[str] | None
+    deliver_on: list[str]
+    priority: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class RouteList(BaseModel):
+    routes: list[RoutePublic]
+    total: int
+    limit: int
+    offset: int
+
+
+_ROUTE_SELECT = """SELECT r.tenant_id, r.route_id, r.integration_id, i.name AS integration_name,
+                          i.type AS integration_type, r.name, r.enabled, r.min_severity, r.severities,
+                          r.alert_types, r.site_ids, r.device_prefixes, r.deliver_on, r.priority,
+                          r.created_at, r.updated_at
+                     FROM integration_routes r JOIN integrations i USING (tenant_id, integration_id)"""
+_ROUTE_COLUMNS = (
+    "integration_id",
+    "name",
+    "enabled",
+    "min_severity",
+    "severities",
+    "alert_types",
+    "site_ids",
+    "device_prefixes",
+    "deliver_on",
+    "priority",
+)
+
+
+async def _route(conn: asyncpg.Connection, tenant: str | None, route_id: uuid.UUID) -> RoutePublic:
+    row = await conn.fetchrow(f"{_ROUTE_SELECT} WHERE r.tenant_id = $1 AND r.route_id = $2", tenant, route_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no integration route {route_id}")
+    return RoutePublic(**dict(row))
+
+
+async def _route_for_update(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> uuid.UUID:
+    if not await conn.fetchval(
+        "SELECT 1 FROM integration_routes WHERE tenant_id = $1 AND route_id = $2 FOR UPDATE",
+        principal.tenant_id,
+        route_id,
+    ):
+        raise ApiError(404, "not_found", f"no integration route {route_id}")
+    return route_id
+
+
+@router.get("", response_model=RouteList, summary="List integration routes")
+async def list_routes(
+    principal: CustomerPrincipal,
+    conn: TenantDb,
+    page: Annotated[Page, Depends(page_params(100, 500))],
+    integration_id: Annotated[uuid.UUID | None, Query(description="Only this integration's routes.")] = None,
+) -> RouteList:
+    """Ordered as the dispatcher reads them: by priority (lowest first), then oldest first."""
+    where = "r.tenant_id = $1 AND ($2::uuid IS NULL OR r.integration_id = $2)"
+    rows = await conn.fetch(
+        f"{_ROUTE_SELECT} WHERE {where} ORDER BY r.priority, r.created_at, r.route_id LIMIT $3 OFFSET $4",
+        principal.tenant_id,
+        integration_id,
+        page.limit,
+        page.offset,
+    )
+    total = await conn.fetchval(
+        f"SELECT count(*) FROM integration_routes r WHERE {where}", principal.tenant_id, integration_id
+    )
+    return RouteList(
+        routes=[RoutePublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.post("", status_code=201, response_model=RoutePublic, summary="Create an integration route")
+async def create_route(principal: TenantAdmin, conn: TenantDb, body: RouteCreate) -> RoutePublic:
+    """Route the tenant's alert events (filtered) to one of its integrations (404 for an integration
+    that is not the tenant's). `name` is optional."""
+    await find_integration(conn, principal.tenant_id, body.integration_id)
+    values = [getattr(body, c) for c in _ROUTE_COLUMNS]
+    route_id = await conn.fetchval(
+        f"""INSERT INTO integration_routes (tenant_id, {", ".join(_ROUTE_COLUMNS)})
+            VALUES ($1, {", ".join(f"${i}" for i in range(2, len(values) + 2))}) RETURNING route_id""",
+        principal.tenant_id,
+        *values,
+    )
+    return await _route(conn, principal.tenant_id, route_id)
+
+
+@router.get("/{route_id}", response_model=RoutePublic, summary="Get an integration route")
+async def get_route(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> RoutePublic:
+    return await _route(conn, principal.tenant_id, route_id)
+
+
+_ROUTE_NOT_NULL = {"integration_id", "enabled", "severities", "deliver_on", "priority"}
+
+
+@router.patch(
+    "/{route_id}",
+    response_model=RoutePublic,
+    responses={400: {"model": ErrorBody}},
+    summary="Change an integration route",
+)
+async def update_route(
+    principal: TenantAdmin,
+    route: Annotated[uuid.UUID, Depends(_route_for_update)],
+    conn: TenantDb,
+    body: RouteFields,
+) -> RoutePublic:
+    """Any of the fields; null clears an optional filter (name, min_severity, alert_types, site_ids,
+    device_prefixes)."""
+    fields = not_null(body, _ROUTE_NOT_NULL)
+    if body.integration_id is not None:
+        await find_integration(conn, principal.tenant_id, body.integration_id)
+    values = {name: getattr(body, name) for name in _ROUTE_COLUMNS if name in fields}
+    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
+    await conn.execute(
+        f"UPDATE integration_routes SET {assignments} WHERE tenant_id = $1 AND route_id = $2",
+        principal.tenant_id,
+        route,
+        *values.values(),
+    )
+    return await _route(conn, principal.tenant_id, route)
+
+
+@router.delete("/{route_id}", status_code=204, summary="Delete an integration route")
+async def delete_route(principal: TenantAdmin, conn: TenantDb, route_id: RouteId) -> None:
+    if not await conn.fetchval(
+        "DELETE FROM integration_routes WHERE tenant_id = $1 AND route_id = $2 RETURNING 1",
+        principal.tenant_id,
+        route_id,
+    ):
+        raise ApiError(404, "not_found", f"no integration route {route_id}")
