@@ -1,11 +1,12 @@
 """The `ops` service: platform housekeeping. Two timers: retention — telemetry/system-metrics partitions
-ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages pruned — and the
+ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages and old notification history pruned — and the
 incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`) — and a watch for service
 processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts)."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 
 import asyncpg
 
@@ -30,7 +31,7 @@ async def run(settings: Settings) -> None:
         await pool.close()
 
 
-QUARANTINE_CHUNK = 50_000
+PRUNE_CHUNK = 50_000
 
 
 async def _retention_loop(pool: asyncpg.Pool, settings: Settings) -> None:
@@ -40,9 +41,12 @@ async def _retention_loop(pool: asyncpg.Pool, settings: Settings) -> None:
                 changes = await maintain_partitions(conn, days_ahead=settings.partition_days_ahead)
             for change in changes:
                 log.info("partition " + change.action, partition=change.partition)
-            pruned = await prune_quarantine(pool)
+            pruned = await prune(pool, "pulse_prune_quarantine")
             if pruned:
                 log.info("quarantine pruned", rows=pruned)
+            pruned = await prune(pool, "pulse_prune_notifications")
+            if pruned:
+                log.info("notification history pruned", rows=pruned)
         except (TimeoutError, OSError) as exc:
             # The database being away slows housekeeping down; it must not stop the service.
             log.warning("partition maintenance failed; will retry", error=str(exc))
@@ -51,12 +55,16 @@ async def _retention_loop(pool: asyncpg.Pool, settings: Settings) -> None:
         await asyncio.sleep(settings.partition_interval_seconds)
 
 
-async def prune_quarantine(pool: asyncpg.Pool) -> int:
-    """Delete quarantined messages past `quarantine_retention_days`, one bounded chunk per transaction."""
+async def prune(pool: asyncpg.Pool, function: str, now: datetime | None = None) -> int:
+    """Run a retention function (`pulse_prune_quarantine`: quarantine past `quarantine_retention_days`;
+    `pulse_prune_notifications`: delivery history past `delivery_retention_days`) one bounded chunk per
+    transaction until a chunk comes back short."""
     total = 0
     while True:
         async with operator_tx(pool, "service:ops") as conn:
-            deleted = await conn.fetchval("SELECT pulse_prune_quarantine(now(), $1)", QUARANTINE_CHUNK)
+            deleted = await conn.fetchval(
+                f"SELECT {function}(COALESCE($1::timestamptz, now()), $2)", now, PRUNE_CHUNK
+            )
         total += deleted
-        if deleted < QUARANTINE_CHUNK:
+        if deleted < PRUNE_CHUNK:
             return total

@@ -33,12 +33,12 @@ async def test_prune_quarantine(pool) -> None:
 async def test_ops_prunes_in_chunks(pool, monkeypatch) -> None:
     from pulse.ops import service
 
-    monkeypatch.setattr(service, "QUARANTINE_CHUNK", 2)
+    monkeypatch.setattr(service, "PRUNE_CHUNK", 2)
     async with operator_tx(pool, "test") as conn:
         await conn.execute(
             """INSERT INTO quarantine_events (ingested_at, topic, reason, payload)
                SELECT now() - interval '30 days', 't', 'TOKEN_INVALID', '{}' FROM generate_series(1, 5)"""
         )
-    assert await service.prune_quarantine(pool) == 5
+    assert await service.prune(pool, "pulse_prune_quarantine") == 5
     async with operator_tx(pool, "test") as conn:
         assert await conn.fetchval("SELECT count(*) FROM quarantine_events") == 0
