@@ -105,3 +105,11 @@ async def test_csv_export_neutralises_formulas(app, client, pool, tenants) -> No
     )
     text = (await client.get("/customer/export/devices", headers=admin)).text
     assert "'=HYPERLINK(1)" in text
+
+
+async def test_export_filter_postgresql_refuses_is_an_error_not_a_cut_stream(
+    app, client, pool, tenants
+) -> None:
+    admin = await bearer(app, ["tenant-admin"], tenants[0])
+    response = await client.get("/customer/export/devices?site_id=%00", headers=admin)
+    assert response.status_code == 422 and response.json()["error"] == "invalid_request"

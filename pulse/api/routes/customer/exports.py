@@ -86,11 +86,13 @@ async def _stream(
 ) -> AsyncIterator[str]:
     async with tenant_tx(pool, tenant) as conn:
         count = 0
+        rows = conn.cursor(sql, tenant, *args, prefetch=_FETCH).__aiter__()
+        first = await anext(rows, None)  # the query runs before anything is sent (see _response)
         if fmt == "csv":
             yield _csv_line(list(columns))
         else:
             yield f'{{"{key}": ['
-        async for row in conn.cursor(sql, tenant, *args, prefetch=_FETCH):
+        async for row in _prepend(first, rows):
             values = [_cell(row[c]) for c in columns]
             if fmt == "csv":
                 yield _csv_line(values)
@@ -112,11 +114,24 @@ async def _stream(
         )
 
 
-def _response(make: Callable[[], AsyncIterator[str]], fmt: Format, stem: str) -> StreamingResponse:
+async def _prepend(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
+    if first is not None:
+        yield first
+    async for item in rest:
+        yield item
+
+
+async def _response(make: Callable[[], AsyncIterator[str]], fmt: Format, stem: str) -> StreamingResponse:
+    """The first chunk is produced before the response starts, so an error of the query itself (a value
+    PostgreSQL refuses) is answered as an error, not as a stream cut off after its 200."""
     filename = f"{stem}-{datetime.now(UTC):%Y%m%d}.{fmt}"
     media = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
+    chunks = make()
+    head = await anext(chunks)
     return StreamingResponse(
-        make(), media_type=media, headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+        _prepend(head, chunks),
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -135,7 +150,7 @@ async def export_devices(
     """Every active device of the tenant: id, name, model, type, status, site, last seen, tags."""
     tenant = principal.tenant_id
     assert tenant
-    return _response(
+    return await _response(
         lambda: _stream(
             pool,
             tenant,
@@ -168,7 +183,7 @@ async def export_alerts(
     tenant = principal.tenant_id
     assert tenant
     statuses = None if status == "ALL" else [status]
-    return _response(
+    return await _response(
         lambda: _stream(
             pool,
             tenant,
