@@ -1,10 +1,15 @@
 """Delivery workers: claim due jobs, send once, record the attempt, schedule the retry or end.
 
 - claim: due PENDING jobs `FOR UPDATE SKIP LOCKED` → PROCESSING with `claimed_at`/`locked_by`, so
-  several workers (in one process or many) never take the same job;
-- every attempt is a `delivery_attempts` row; a success → COMPLETED; a permanent failure or the last
-  allowed attempt → FAILED (the dead letter, re-drivable); otherwise PENDING again at
-  now + max(Retry-After, full-jitter backoff) — uniform(0, min(cap, base·2^(n-1)));
+  several workers (in one process or many) never take the same job; each comes with its target's
+  (integration's or notification channel's) kind and config;
+- a provider rate limit (the channel's `rate_limit`, a token bucket in PostgreSQL shared by every
+  process) that says wait puts the job back to PENDING at the time named, without spending an attempt;
+- every attempt is a `delivery_attempts` row; a success → COMPLETED (a channel job also →
+  `notification_log`); a permanent failure or the last allowed attempt → FAILED (the dead letter; a
+  re-drive sets `attempts_base`, so the budget counts from there while attempt numbers go on);
+  otherwise PENDING again at now + max(Retry-After, full-jitter backoff) — uniform(0, min(cap,
+  base·2^(n-1)));
 - a PROCESSING job whose claim is older than `stuck_after` (its worker died) is put back to PENDING;
   the outcome of a worker whose job was reclaimed meanwhile is recorded as an attempt but does not
   change the job (its update is conditional on still holding the claim).
@@ -105,7 +110,6 @@ class Worker:
     ):
         self._pool = pool
         self._http = http
-        self.policy = policy
         self.context = SendContext(policy, "", 0, mqtt_url=mqtt_url, ca_file=ca_file, timeout=timeout)
         self.retry = retry or RetryPolicy()
         self.stuck_after = stuck_after
