@@ -16,6 +16,7 @@ from pulse.api.routes.customer import (
     integrations,
     maintenance_windows,
     notification_channels,
+    notification_routing_rules,
     sites,
     tags,
     users,
@@ -50,7 +51,7 @@ API_ROUTERS = [
     integrations.router,
     integration_routes.router,
     notification_channels.router,
-    notification_channels.rules_router,
+    notification_routing_rules.router,
     deliveries.router,
     # /operator
     tenants.router,

@@ -1,9 +1,6 @@
-"""/customer/notification-channels and /customer/notification-routing-rules: the other way to route
-alert events — channels (a target of any registered kind) and rules (filters on severity, alert type
-and device tags, with a per-channel throttle). The notification engine turns every matching event into
-one delivery job per channel (pulse/notify/dispatch.py).
-
-Configs are validated, checked, masked and unmasked exactly as for integrations (`integrations.py`).
+"""/customer/notification-channels: targets of any registered kind that routing rules send to
+(`notification_routing_rules.py`). Configs are validated, checked, masked and unmasked exactly as for
+integrations (`notify_targets.py`); a channel test sends one event at once and leaves nothing behind.
 Reads need `customer`, every change and every test send `tenant-admin`.
 """
 
@@ -14,16 +11,14 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
 from pulse.api.errors import ApiError, ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
-    AlertTypeName,
     ChannelConfig,
-    DeliveryEvent,
     DeliveryTestResult,
     DisplayName,
     KindText,
@@ -35,7 +30,6 @@ from pulse.api.routes.customer.notify_targets import (
     take_test_slot,
     tenant_conn,
     test_event,
-    unique,
 )
 from pulse.notify import configs
 from pulse.notify.channels import CHANNELS
@@ -46,19 +40,8 @@ router = APIRouter(
     tags=["customer-notification-channels"],
     responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
-rules_router = APIRouter(
-    prefix="/customer/notification-routing-rules",
-    tags=["customer-notification-routing-rules"],
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
-)
 
-BigId = Annotated[int, Field(ge=1, le=2**62)]
 ChannelId = Annotated[int, Path(ge=1, le=2**62, description="The channel's id.")]
-RoutingRuleId = Annotated[int, Path(ge=1, le=2**62, description="The routing rule's id.")]
-
-# ---------------------------------------------------------------------------------------------------
-# Channels
-# ---------------------------------------------------------------------------------------------------
 
 
 class ChannelCreate(BaseModel):
@@ -266,189 +249,3 @@ async def test_channel(
         await take_test_slot(conn, principal.tenant_id, f"test_channel:{channel_id}")
     event = test_event(principal.tenant_id, principal.display)
     return await send_test(request.app.state.settings, row["channel_type"], row["config"], event)
-
-
-# ---------------------------------------------------------------------------------------------------
-# Routing rules
-# ---------------------------------------------------------------------------------------------------
-
-TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f,:=]+$")]
-TagValue = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f,]+$")]
-
-
-class RuleBody(BaseModel):
-    """A rule matches an event when every filter it sets holds; a channel with several matching rules
-    still gets one delivery per event."""
-
-    model_config = ConfigDict(extra="forbid")
-    channel_id: BigId
-    min_severity: Annotated[
-        int | None, Field(ge=1, le=5, description="Only alerts at least this severe (1-5); null: any.")
-    ] = None
-    alert_type: AlertTypeName | None = Field(default=None, description="Only this alert type; null: any.")
-    device_tag_key: TagKey | None = Field(
-        default=None,
-        description="Only devices with this tag key. Device tags are strings; `key:value` and `key=value` "
-        "are the two spellings of a keyed tag. With a key only, the rule matches the bare tag `key` and "
-        "the key with any value (`key:…`, `key=…`).",
-    )
-    device_tag_val: TagValue | None = Field(
-        default=None,
-        description="With device_tag_key: only the tag `key:value` or `key=value` (needs device_tag_key).",
-    )
-    deliver_on: Annotated[list[DeliveryEvent], Field(min_length=1, max_length=4)] = Field(
-        default_factory=lambda: ["OPEN", "ACKNOWLEDGED", "ESCALATED", "CLOSED"],
-        description="Which alert events this rule sends.",
-    )
-    throttle_minutes: Annotated[int, Field(ge=0, le=1440)] = Field(
-        default=0,
-        description="After a delivery for an alert, stay quiet about the same alert on this channel for "
-        "this long (0: never throttle); the smallest throttle of the matching rules applies and a "
-        "resolution (CLOSED) is never throttled.",
-    )
-    is_enabled: bool = True
-
-    _dedupe = field_validator("deliver_on")(unique)
-
-    @model_validator(mode="after")
-    def _value_needs_key(self) -> RuleBody:
-        if self.device_tag_val is not None and self.device_tag_key is None:
-            raise ValueError("device_tag_val needs device_tag_key")
-        return self
-
-
-class RulePublic(BaseModel):
-    tenant_id: str
-    rule_id: int
-    channel_id: int
-    channel_name: str
-    channel_type: str
-    min_severity: int | None
-    alert_type: str | None
-    device_tag_key: str | None
-    device_tag_val: str | None
-    deliver_on: list[str]
-    throttle_minutes: int
-    is_enabled: bool
-    created_at: datetime
-
-
-class RuleList(BaseModel):
-    rules: list[RulePublic]
-    total: int
-    limit: int
-    offset: int
-
-
-_RULE_SELECT = """SELECT r.tenant_id, r.rule_id, r.channel_id, c.name AS channel_name, c.channel_type,
-                         r.min_severity, r.alert_type, r.device_tag_key, r.device_tag_val, r.deliver_on,
-                         r.throttle_minutes, r.is_enabled, r.created_at
-                    FROM notification_routing_rules r JOIN notification_channels c USING (tenant_id, channel_id)"""
-_RULE_COLUMNS = (
-    "channel_id",
-    "min_severity",
-    "alert_type",
-    "device_tag_key",
-    "device_tag_val",
-    "deliver_on",
-    "throttle_minutes",
-    "is_enabled",
-)
-
-
-async def _rule(conn: asyncpg.Connection, tenant: str | None, rule_id: int) -> RulePublic:
-    row = await conn.fetchrow(f"{_RULE_SELECT} WHERE r.tenant_id = $1 AND r.rule_id = $2", tenant, rule_id)
-    if row is None:
-        raise ApiError(404, "not_found", f"no notification routing rule {rule_id}")
-    return RulePublic(**dict(row))
-
-
-async def _rule_for_update(
-    principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
-) -> int:
-    if not await conn.fetchval(
-        "SELECT 1 FROM notification_routing_rules WHERE tenant_id = $1 AND rule_id = $2 FOR UPDATE",
-        principal.tenant_id,
-        routing_rule_id,
-    ):
-        raise ApiError(404, "not_found", f"no notification routing rule {routing_rule_id}")
-    return routing_rule_id
-
-
-@rules_router.get("", response_model=RuleList, summary="List notification routing rules")
-async def list_rules(
-    principal: CustomerPrincipal,
-    conn: TenantDb,
-    page: Annotated[Page, Depends(page_params(100, 500))],
-    channel_id: Annotated[int | None, Query(ge=1, le=2**62, description="Only this channel's rules.")] = None,
-) -> RuleList:
-    where = "r.tenant_id = $1 AND ($2::bigint IS NULL OR r.channel_id = $2)"
-    rows = await conn.fetch(
-        f"{_RULE_SELECT} WHERE {where} ORDER BY r.rule_id LIMIT $3 OFFSET $4",
-        principal.tenant_id,
-        channel_id,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM notification_routing_rules r WHERE {where}", principal.tenant_id, channel_id
-    )
-    return RuleList(
-        rules=[RulePublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
-    )
-
-
-@rules_router.post(
-    "", status_code=201, response_model=RulePublic, summary="Create a notification routing rule"
-)
-async def create_rule(principal: TenantAdmin, conn: TenantDb, body: RuleBody) -> RulePublic:
-    """Route matching alert events to one of the tenant's channels (404 for a channel that is not the
-    tenant's)."""
-    await find_channel(conn, principal.tenant_id, body.channel_id)
-    values = [getattr(body, c) for c in _RULE_COLUMNS]
-    rule_id = await conn.fetchval(
-        f"""INSERT INTO notification_routing_rules (tenant_id, {", ".join(_RULE_COLUMNS)})
-            VALUES ($1, {", ".join(f"${i}" for i in range(2, len(values) + 2))}) RETURNING rule_id""",
-        principal.tenant_id,
-        *values,
-    )
-    return await _rule(conn, principal.tenant_id, rule_id)
-
-
-@rules_router.get("/{routing_rule_id}", response_model=RulePublic, summary="Get a notification routing rule")
-async def get_rule(
-    principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
-) -> RulePublic:
-    return await _rule(conn, principal.tenant_id, routing_rule_id)
-
-
-@rules_router.put(
-    "/{routing_rule_id}", response_model=RulePublic, summary="Replace a notification routing rule"
-)
-async def replace_rule(
-    principal: TenantAdmin,
-    rule_id: Annotated[int, Depends(_rule_for_update)],
-    conn: TenantDb,
-    body: RuleBody,
-) -> RulePublic:
-    """The whole rule: omitted fields take their defaults."""
-    await find_channel(conn, principal.tenant_id, body.channel_id)
-    values = [getattr(body, c) for c in _RULE_COLUMNS]
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_RULE_COLUMNS, start=3))
-    await conn.execute(
-        f"UPDATE notification_routing_rules SET {assignments} WHERE tenant_id = $1 AND rule_id = $2",
-        principal.tenant_id,
-        rule_id,
-        *values,
-    )
-    return await _rule(conn, principal.tenant_id, rule_id)
-
-
-@rules_router.delete("/{routing_rule_id}", status_code=204, summary="Delete a notification routing rule")
-async def delete_rule(principal: TenantAdmin, conn: TenantDb, routing_rule_id: RoutingRuleId) -> None:
-    if not await conn.fetchval(
-        "DELETE FROM notification_routing_rules WHERE tenant_id = $1 AND rule_id = $2 RETURNING 1",
-        principal.tenant_id,
-        routing_rule_id,
-    ):
-        raise ApiError(404, "not_found", f"no notification routing rule {routing_rule_id}")
