@@ -59,8 +59,8 @@ async def test_breach_ack_and_recovery_reach_webhook_and_pagerduty(
             await make_rule(pool, device.tenant_id, metric_name="temp_c", operator="GT", threshold=50)
 
             await publish(ingest_settings, [telemetry(device, temp_c=71.5)])
-            await wait_for(count(hook, 1))
-            await wait_for(count(pagerduty, 1))
+            await wait_for(count(hook, 1), timeout=30)
+            await wait_for(count(pagerduty, 1), timeout=30)
             (alert,) = await alerts(pool, device.tenant_id)
             opened = hook.requests[0]
             headers = opened.headers
@@ -82,14 +82,14 @@ async def test_breach_ack_and_recovery_reach_webhook_and_pagerduty(
             admin = await bearer(app, ["tenant-admin"], device.tenant_id, preferred_username="ann")
             acked = await client.patch(f"/customer/alerts/{alert['id']}/acknowledge", headers=admin)
             assert acked.status_code == 200
-            await wait_for(count(pagerduty, 2))
+            await wait_for(count(pagerduty, 2), timeout=30)
             ack = pagerduty.requests[1].json()
             assert ack["event_action"] == "acknowledge" and ack["dedup_key"] == trigger["dedup_key"]
 
             await publish(ingest_settings, [telemetry(device, temp_c=20.0)])
             await wait_evaluated(evaluator, pool, device)
-            await wait_for(count(pagerduty, 3))
-            await wait_for(count(hook, 2))
+            await wait_for(count(pagerduty, 3), timeout=30)
+            await wait_for(count(hook, 2), timeout=30)
             resolve = pagerduty.requests[2].json()
             assert resolve["event_action"] == "resolve" and resolve["dedup_key"] == trigger["dedup_key"]
             assert hook.requests[1].json()["event"] == "CLOSED"
