@@ -1,5 +1,6 @@
-"""`pulse up` end to end: embedded PostgreSQL and broker on free ports, ready, stopped by SIGTERM with no
-server left behind, and the data kept for the next start."""
+"""`pulse up` end to end: embedded PostgreSQL and broker on free ports, ready, simulated devices
+reporting, an alert routed through a webhook channel set up over the API arriving signed at a local
+receiver, stopped by SIGTERM with no server left behind, and the data kept for the next start."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ import psutil
 import pytest
 
 from pulse.embedded import free_port
+from pulse.notify import signing
+from tests.integration.ingest.helpers import wait_for
+from tests.integration.notify.helpers import Receiver
+
+SECRET = "whsec_ZTJlLXB1bHNlLXVwLXNpZ25pbmcta2V5LTEyMzQ="
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +44,7 @@ def _start(data_dir: Path, http_port: int) -> subprocess.Popen:
         PULSE_ADMIN_PORT=str(free_port()),
         PULSE_EMBEDDED_MQTT_PORT=str(free_port()),
         PULSE_LOG_FORMAT="json",
+        PULSE_NOTIFY_ALLOW_LOOPBACK="true",  # the test's webhook receiver listens on 127.0.0.1
     )
     return subprocess.Popen(
         [sys.executable, "-m", "pulse", "up"],
@@ -100,6 +107,74 @@ async def _simulated_fleet(data_dir: Path, timeout: float = 90) -> tuple[int, in
         await conn.close()
 
 
+def _api_client(data_dir: Path) -> tuple[str, str]:
+    """A tenant-admin API client of the demo tenant, made with the CLI a user would run."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")} | {
+        "PULSE_DATA_DIR": str(data_dir)
+    }
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pulse",
+            "admin",
+            "create-api-client",
+            "e2e",
+            "--role",
+            "tenant-admin",
+            "--tenant",
+            "demo",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
+    fields = dict(line.split(":", 1) for line in out.splitlines() if line.startswith("client_"))
+    return fields["client_id"].strip(), fields["client_secret"].strip()
+
+
+async def _signed_alert_delivery(base: str, client_id: str, client_secret: str, timeout: float = 60) -> dict:
+    """The README's walk-through: an alert rule, a webhook channel and a routing rule over the API;
+    returns the first delivery's body once its signature checks out."""
+    async with Receiver() as receiver, httpx.AsyncClient(base_url=base, timeout=10) as api:
+        token = await api.post(
+            "/oauth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret)
+        )
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        rule = {
+            "name": "always",
+            "metric_name": "temperature_c",
+            "operator": "GT",
+            "threshold": -100,
+            "severity": 4,
+        }
+        channel = {
+            "name": "mine",
+            "channel_type": "webhook",
+            "config": {"url": receiver.url, "secret": SECRET},
+        }
+        assert (await api.post("/customer/alert-rules", json=rule, headers=headers)).status_code == 201
+        created = await api.post("/customer/notification-channels", json=channel, headers=headers)
+        routing = {"channel_id": created.json()["channel_id"], "min_severity": 3}
+        assert (
+            await api.post("/customer/notification-routing-rules", json=routing, headers=headers)
+        ).status_code == 201
+
+        async def delivered() -> bool:
+            return bool(receiver.requests)
+
+        await wait_for(delivered, timeout=timeout)
+    assert receiver.requests, "no delivery reached the receiver"
+    request = receiver.requests[0]
+    stamp, msg_id = int(request.headers["webhook-timestamp"]), request.headers["webhook-id"]
+    assert request.headers["webhook-signature"] == signing.standard_signature(
+        SECRET, msg_id, stamp, request.body
+    )
+    return request.json()
+
+
 def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
     data_dir = tmp_path / "pulse-data"
     port = free_port()
@@ -112,6 +187,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         devices, online = asyncio.run(_simulated_fleet(data_dir))
         assert devices == 25, "the 25 simulated devices' telemetry should arrive"
         assert online == 25
+        delivered = asyncio.run(_signed_alert_delivery(f"http://127.0.0.1:{port}", *_api_client(data_dir)))
+        assert (delivered["event"], delivered["tenant_id"]) == ("OPEN", "demo")
+        assert delivered["device_id"].startswith("sim-")
     finally:
         if proc.poll() is None:
             first_output = _stop(proc)
