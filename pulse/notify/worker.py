@@ -4,7 +4,8 @@
   several workers (in one process or many) never take the same job; each comes with its target's
   (integration's or notification channel's) kind and config;
 - a provider rate limit (the channel's `rate_limit`, a token bucket in PostgreSQL shared by every
-  process) that says wait puts the job back to PENDING at the time named, without spending an attempt;
+  process) that says wait reserves the job's slot and puts it back to PENDING until then, without
+  spending an attempt; at its slot it sends without asking again;
 - every attempt is a `delivery_attempts` row; a success → COMPLETED (a channel job also →
   `notification_log`); a permanent failure or the last allowed attempt → FAILED (the dead letter; a
   re-drive sets `attempts_base`, so the budget counts from there while attempt numbers go on);
@@ -151,7 +152,8 @@ class Worker:
                        SET status = 'PROCESSING', claimed_at = COALESCE($1::timestamptz, now()), locked_by = $2
                       FROM due WHERE j.job_id = due.job_id
                     RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
-                              j.routing_rule_id, j.attempts, j.attempts_base, j.payload_json, j.claimed_at)
+                              j.routing_rule_id, j.attempts, j.attempts_base, j.rate_reserved, j.payload_json,
+                              j.claimed_at)
                 SELECT c.*, COALESCE(i.type, n.channel_type) AS target_kind,
                        COALESCE(i.enabled, n.is_enabled) AS target_enabled,
                        COALESCE(i.config_json, n.config) AS target_config
@@ -180,7 +182,7 @@ class Worker:
             config = channel.Config.model_validate(raw)
         except ValidationError as exc:
             return SendResult(False, False, Reason.CONFIG_INVALID, detail=config_error(exc)), []
-        wait = await self._rate_wait(kind, channel, config)
+        wait = 0.0 if job["rate_reserved"] else await self._rate_wait(kind, channel, config)
         if wait:
             return SendResult(
                 False, True, Reason.THROTTLED, retry_after=wait, detail="provider_rate_limit"
@@ -194,8 +196,9 @@ class Worker:
         return result, secrets_of(config)
 
     async def _rate_wait(self, kind: str, channel: ModuleType, config: object) -> float:
-        """Seconds to wait for the target's provider rate limit (0: go), shared by every process
-        through `pulse_take_token`. The bucket key is a hash: never the secret itself."""
+        """Seconds until this job's slot under the target's provider rate limit (0: go now), shared by
+        every process through `pulse_reserve_token`: a job that must wait has its slot reserved and
+        sends without asking again when it comes. The bucket key is a hash, never the secret itself."""
         limit = getattr(channel, "rate_limit", None)
         spec = limit(config) if limit else None
         if spec is None:
@@ -203,7 +206,9 @@ class Worker:
         target, per_second, burst = spec
         key = hashlib.sha256(f"{kind}\x1f{target}".encode()).hexdigest()
         async with operator_tx(self._pool, ACTOR) as conn:
-            return float(await conn.fetchval("SELECT pulse_take_token($1, $2, $3)", key, per_second, burst))
+            return float(
+                await conn.fetchval("SELECT pulse_reserve_token($1, $2, $3)", key, per_second, burst)
+            )
 
     async def process(self, job: asyncpg.Record, now: datetime | None = None) -> SendResult:
         """Send one claimed job and record the outcome."""
@@ -245,7 +250,7 @@ class Worker:
             updated = await conn.execute(
                 """
                 UPDATE delivery_jobs
-                   SET status = $4, attempts = $5, next_run_at = $6, last_error = $7,
+                   SET status = $4, attempts = $5, next_run_at = $6, last_error = $7, rate_reserved = false,
                        completed_at = CASE WHEN $4::text = 'COMPLETED' THEN $8::timestamptz END,
                        claimed_at = NULL, locked_by = NULL
                  WHERE job_id = $1 AND status = 'PROCESSING' AND locked_by = $2 AND claimed_at = $3
@@ -285,10 +290,12 @@ class Worker:
         return result
 
     async def _defer(self, job: asyncpg.Record, until: datetime) -> None:
-        """Our own rate limit said wait: back to PENDING without spending an attempt."""
+        """Our own rate limit reserved a later slot: back to PENDING until then, without spending an
+        attempt."""
         async with operator_tx(self._pool, ACTOR) as conn:
             await conn.execute(
-                """UPDATE delivery_jobs SET status = 'PENDING', next_run_at = $4, claimed_at = NULL, locked_by = NULL
+                """UPDATE delivery_jobs SET status = 'PENDING', next_run_at = $4, rate_reserved = true,
+                          claimed_at = NULL, locked_by = NULL
                     WHERE job_id = $1 AND status = 'PROCESSING' AND locked_by = $2 AND claimed_at = $3""",
                 job["job_id"],
                 self.name,

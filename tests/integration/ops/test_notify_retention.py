@@ -35,7 +35,7 @@ async def test_old_delivery_history_is_pruned_and_pending_work_kept(pool):
             now - timedelta(hours=2),
             now,
         )
-        await conn.execute("SELECT pulse_take_token('idle', 1, 1)")
+        await conn.execute("SELECT pulse_reserve_token('idle', 1, 1)")
         await conn.execute("UPDATE notify_rate_buckets SET updated_at = $1", now - timedelta(days=2))
     async with pool.acquire() as conn, conn.transaction():  # backdate past the updated_at trigger
         await conn.execute("SET LOCAL session_replication_role = replica")
