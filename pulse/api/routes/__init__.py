@@ -24,6 +24,7 @@ from pulse.api.routes.customer import (
 from pulse.api.routes.customer import alerts as customer_alerts
 from pulse.api.routes.operator import alerts as operator_alerts
 from pulse.api.routes.operator import audit_log, settings, tenants
+from pulse.api.routes.operator import deliveries as operator_deliveries
 from pulse.api.routes.operator import devices as operator_devices
 from pulse.api.routes.v2 import alerts as v2_alerts
 from pulse.api.routes.v2 import devices as v2_devices
@@ -57,6 +58,7 @@ API_ROUTERS = [
     tenants.router,
     operator_devices.router,
     operator_alerts.router,
+    operator_deliveries.router,
     settings.router,
     audit_log.router,
 ]

@@ -117,3 +117,24 @@ async def test_a_deleted_tenants_tokens_stop_working(app, client, pool, tenants)
     assert refused.status_code == 403 and refused.json()["error"] == "tenant_unavailable"
     unknown = await bearer(app, ["customer"], "never-created")
     assert (await client.get("/api/v2/devices", headers=unknown)).status_code == 403
+
+
+async def test_deliveries_across_tenants(app, client, pool, tenants) -> None:
+    await seed_resources(pool, tenants[0], "a")  # one FAILED job with an attempt
+    await seed_resources(pool, tenants[1], "b")
+    operator = await bearer(app, ["operator"], None)
+    summary = (await client.get("/operator/deliveries/summary", headers=operator)).json()["tenants"]
+    assert {(t["tenant_id"], t["failed_24h"], t["pending"]) for t in summary} == {
+        (tenants[0], 1, 0),
+        (tenants[1], 1, 0),
+    }
+    failed = (
+        await client.get(
+            "/operator/deliveries/jobs",
+            headers=operator,
+            params={"status": "FAILED", "tenant_filter": tenants[1]},
+        )
+    ).json()
+    assert failed["total"] == 1 and [j["tenant_id"] for j in failed["jobs"]] == [tenants[1]]
+    customer = await bearer(app, ["tenant-admin"], tenants[0])
+    assert (await client.get("/operator/deliveries/jobs", headers=customer)).status_code == 403

@@ -137,7 +137,7 @@ class LogList(BaseModel):
     offset: int
 
 
-_JOB_COLUMNS = """job_id, alert_id, integration_id, route_id, channel_id, routing_rule_id, event, status, attempts,
+JOB_COLUMNS = """job_id, alert_id, integration_id, route_id, channel_id, routing_rule_id, event, status, attempts,
                   last_error, next_run_at, created_at, updated_at, completed_at, redriven_at"""
 _REDRIVE = """status = 'PENDING', next_run_at = now(), attempts_base = attempts, redriven_at = now(),
               redriven_by = {by}, claimed_at = NULL, locked_by = NULL, completed_at = NULL"""
@@ -152,7 +152,7 @@ def _detail(row: asyncpg.Record) -> JobDetail:
 
 async def _job(conn: asyncpg.Connection, tenant: str | None, job_id: int) -> JobDetail:
     row = await conn.fetchrow(
-        f"""SELECT {_JOB_COLUMNS}, attempts_base, redriven_by, payload_json FROM delivery_jobs
+        f"""SELECT {JOB_COLUMNS}, attempts_base, redriven_by, payload_json FROM delivery_jobs
              WHERE tenant_id = $1 AND job_id = $2""",
         tenant,
         job_id,
@@ -185,7 +185,7 @@ async def list_jobs(
                AND ($6::text IS NULL OR event = $6)"""
     args = (principal.tenant_id, status, integration_id, channel_id, alert_id, event)
     rows = await conn.fetch(
-        f"""SELECT {_JOB_COLUMNS} FROM delivery_jobs WHERE {where}
+        f"""SELECT {JOB_COLUMNS} FROM delivery_jobs WHERE {where}
              ORDER BY created_at DESC, job_id DESC LIMIT $7 OFFSET $8""",
         *args,
         page.limit,
