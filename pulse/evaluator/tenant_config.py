@@ -69,11 +69,18 @@ async def load_tenant_config(conn: asyncpg.Connection, tenant_id: str) -> Tenant
 
 
 class ConfigCache:
+    """Tenant configs for `ttl` seconds, dropped early when an `evaluator_config` notice says one
+    changed. A notice that arrives while a load is in flight wins: that load may have read the tables
+    before the change, so its result serves the pass that asked for it but is not kept (else a rule
+    created at that moment would be ignored until the TTL ran out)."""
+
     def __init__(self, ttl: float = 60.0):
         self._ttl = ttl
         self._entries: dict[str, tuple[float, TenantConfig]] = {}
+        self._generation = 0  # bumped by every invalidation
 
     def invalidate(self, tenant_id: str | None = None) -> None:
+        self._generation += 1
         if tenant_id is None:
             self._entries.clear()
         else:
@@ -83,6 +90,8 @@ class ConfigCache:
         entry = self._entries.get(tenant_id)
         if entry is not None and time.monotonic() - entry[0] < self._ttl:
             return entry[1]
+        generation = self._generation
         config = await load_tenant_config(conn, tenant_id)
-        self._entries[tenant_id] = (time.monotonic(), config)
+        if generation == self._generation:
+            self._entries[tenant_id] = (time.monotonic(), config)
         return config
