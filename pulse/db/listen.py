@@ -13,11 +13,23 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 
+from pulse.db.pool import init_connection
 from pulse.log import get_logger
 
 log = get_logger("pulse.db")
 
 PING_SECONDS = 10.0
+
+
+def listener(dsn: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
+    """LISTEN is session state: a dedicated connection to PostgreSQL itself, never via PgBouncer."""
+
+    async def connect() -> asyncpg.Connection:
+        conn = await asyncpg.connect(dsn, timeout=10)
+        await init_connection(conn)
+        return conn
+
+    return connect
 
 
 async def listen_forever(

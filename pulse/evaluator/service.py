@@ -26,8 +26,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from pulse.config import Settings
-from pulse.db.listen import listen_forever
-from pulse.db.pool import create_pool, init_connection
+from pulse.db.listen import listen_forever, listener
+from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.evaluator.arrivals import Outcome, evaluate_snapshots, load_snapshots
 from pulse.evaluator.sweeps import (
@@ -241,17 +241,6 @@ class Evaluator:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def listener(dsn: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
-    """LISTEN is session state: a dedicated connection to PostgreSQL itself, never via PgBouncer."""
-
-    async def connect() -> asyncpg.Connection:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        await init_connection(conn)
-        return conn
-
-    return connect
 
 
 async def run(settings: Settings) -> None:

@@ -254,6 +254,9 @@ async def _channel_jobs(
     tags: dict[str, frozenset[str]] = {}
     if any(r.tag_key for r in rules):
         tags = await load_tags(conn, tenant_id, {e.device_id for e in events})
+    recent: dict[tuple[int, int], float] = {}
+    if any(r.throttle_minutes for r in rules):
+        recent = await _recently_notified(conn, tenant_id, events, rules)
     planned: set[tuple[int, int]] = set()  # (channel, alert) given a job in this pass
     jobs = []
     for event in sorted(events, key=lambda e: e.event_id):
@@ -263,12 +266,10 @@ async def _channel_jobs(
                 matching.setdefault(rule.channel_id, []).append(rule)
         for channel_id, channel_rules in matching.items():
             window = throttle_window(channel_rules, event)
-            if window and (
-                (channel_id, event.alert_id) in planned
-                or await _recently_notified(conn, tenant_id, channel_id, event.alert_id, window)
-            ):
+            pair = (channel_id, event.alert_id)
+            if window and (pair in planned or recent.get(pair, float("inf")) < window * 60):
                 continue
-            planned.add((channel_id, event.alert_id))
+            planned.add(pair)
             jobs.append(
                 Job(
                     tenant_id,
@@ -284,20 +285,22 @@ async def _channel_jobs(
 
 
 async def _recently_notified(
-    conn: asyncpg.Connection, tenant_id: str, channel_id: int, alert_id: int, minutes: int
-) -> bool:
-    """A job for this channel and alert created within the window that did not end as a dead letter."""
-    return bool(
-        await conn.fetchval(
-            """SELECT 1 FROM delivery_jobs
-                WHERE tenant_id = $1 AND channel_id = $2 AND alert_id = $3 AND status <> 'FAILED'
-                  AND created_at > now() - make_interval(mins => $4) LIMIT 1""",
-            tenant_id,
-            channel_id,
-            alert_id,
-            minutes,
-        )
+    conn: asyncpg.Connection, tenant_id: str, events: list[AlertEvent], rules: list[Rule]
+) -> dict[tuple[int, int], float]:
+    """(channel, alert) → seconds since its newest job that did not end as a dead letter, for the
+    batch's alerts on throttled channels, within the longest throttle: one query per batch."""
+    rows = await conn.fetch(
+        """SELECT channel_id, alert_id, extract(epoch FROM now() - max(created_at))::float8 AS age
+             FROM delivery_jobs
+            WHERE tenant_id = $1 AND channel_id = ANY($2::bigint[]) AND alert_id = ANY($3::bigint[])
+              AND status <> 'FAILED' AND created_at > now() - make_interval(mins => $4)
+            GROUP BY channel_id, alert_id""",
+        tenant_id,
+        sorted({r.channel_id for r in rules if r.throttle_minutes}),
+        sorted({e.alert_id for e in events}),
+        max(r.throttle_minutes for r in rules),
     )
+    return {(r["channel_id"], r["alert_id"]): r["age"] for r in rows}
 
 
 async def create_jobs(conn: asyncpg.Connection, events: list[AlertEvent]) -> int:

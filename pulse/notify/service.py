@@ -21,8 +21,8 @@ import asyncpg
 import httpx
 
 from pulse.config import Settings
-from pulse.db.listen import listen_forever
-from pulse.db.pool import create_pool, init_connection
+from pulse.db.listen import listen_forever, listener
+from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
@@ -155,17 +155,6 @@ class NotifyService:
             for task in [*tasks, *self._inflight]:
                 task.cancel()
             await asyncio.gather(*tasks, *self._inflight, return_exceptions=True)
-
-
-def listener(dsn: str) -> Callable[[], Awaitable[asyncpg.Connection]]:
-    """LISTEN is session state: a dedicated connection to PostgreSQL itself, never via PgBouncer."""
-
-    async def connect() -> asyncpg.Connection:
-        conn = await asyncpg.connect(dsn, timeout=10)
-        await init_connection(conn)
-        return conn
-
-    return connect
 
 
 def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> NotifyService:

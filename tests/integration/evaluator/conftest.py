@@ -8,7 +8,8 @@ import contextlib
 
 import pytest
 
-from pulse.evaluator.service import Evaluator, listener
+from pulse.db.listen import listener
+from pulse.evaluator.service import Evaluator
 
 
 async def start_evaluator(pool, settings) -> tuple[Evaluator, asyncio.Task]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from pulse.db.listen import listener
 from pulse.db.tx import operator_tx
-from pulse.evaluator.service import Evaluator, listener
+from pulse.evaluator.service import Evaluator
 from tests.integration.evaluator.conftest import start_evaluator, stop
 from tests.integration.evaluator.helpers import alerts, make_rule, telemetry, wait_evaluated
 from tests.integration.ingest.helpers import make_device, publish, wait_for

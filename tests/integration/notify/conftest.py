@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 from datetime import timedelta
 
 import httpx
 import pytest
 
-from pulse.notify import ssrf
+from pulse.notify import service, ssrf
 from pulse.notify.worker import RetryPolicy, Worker
 from tests.integration.ingest.helpers import make_tenant
 
@@ -38,3 +40,17 @@ def make_worker(pool, http, loopback):
         return Worker(pool, http, kwargs.pop("policy", loopback), **kwargs)
 
     return make
+
+
+@pytest.fixture
+async def running(pool, settings):
+    """The service with loopback allowed and a fallback timer too long to matter: NOTIFY drives it."""
+    tuned = settings.model_copy(update={"notify_allow_loopback": True, "notify_poll_seconds": 60.0})
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        notify = service.build(tuned, pool, http)
+        task = asyncio.create_task(notify.run())
+        await asyncio.wait_for(notify.listening.wait(), 15)
+        yield notify
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -4,13 +4,7 @@ the customer API → PagerDuty acknowledge; the value returning → resolve."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-import httpx
-import pytest
-
-from pulse.notify import service, signing
+from pulse.notify import signing
 from tests.integration.api.helpers import bearer
 from tests.integration.evaluator.conftest import start_evaluator, stop
 from tests.integration.evaluator.helpers import alerts, make_rule, telemetry, wait_evaluated
@@ -18,19 +12,6 @@ from tests.integration.ingest.helpers import publish, wait_for
 from tests.integration.notify.helpers import Receiver, make_integration
 
 SECRET = "whsec_ZW5kLXRvLWVuZC1zZWNyZXQtMTIzNDU2Nzg="
-
-
-@pytest.fixture
-async def notify(pool, settings):
-    tuned = settings.model_copy(update={"notify_allow_loopback": True, "notify_poll_seconds": 60.0})
-    async with httpx.AsyncClient(timeout=30.0) as http:
-        running = service.build(tuned, pool, http)
-        task = asyncio.create_task(running.run())
-        await asyncio.wait_for(running.listening.wait(), 15)
-        yield running
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 def count(receiver: Receiver, n: int):
@@ -41,7 +22,7 @@ def count(receiver: Receiver, n: int):
 
 
 async def test_breach_ack_and_recovery_reach_webhook_and_pagerduty(
-    ingest, ingest_settings, pool, device, notify, app, client
+    ingest, ingest_settings, pool, device, running, app, client
 ):
     evaluator, task = await start_evaluator(pool, ingest_settings)
     try:

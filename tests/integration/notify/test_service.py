@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-import httpx
-import pytest
-
 from pulse.notify import service
 from tests.integration.ingest.helpers import wait_for
 from tests.integration.notify.helpers import Answer, Receiver, fetch, make_integration, open_alert
@@ -18,20 +15,6 @@ def received(receiver: Receiver):
         return bool(receiver.requests)
 
     return any_request
-
-
-@pytest.fixture
-async def running(pool, settings):
-    """The service with loopback allowed and a fallback timer too long to matter: NOTIFY drives it."""
-    tuned = settings.model_copy(update={"notify_allow_loopback": True, "notify_poll_seconds": 60.0})
-    async with httpx.AsyncClient(timeout=30.0) as http:
-        notify = service.build(tuned, pool, http)
-        task = asyncio.create_task(notify.run())
-        await asyncio.wait_for(notify.listening.wait(), 15)
-        yield notify
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def test_alert_to_signed_delivery(pool, tenant, running):
