@@ -11,11 +11,10 @@ import typer
 
 from pulse import __version__
 from pulse.bench.cli import bench_app
-from pulse.config import Settings, SettingsError, load_settings
-from pulse.embedded import EmbeddedError
+from pulse.commands import run_or_exit, settings_or_exit
+from pulse.config import Settings
 from pulse.identity.cli import admin_app
-from pulse.log import configure_logging
-from pulse.runtime import MissingSetting, banner, run_named, run_services, run_until_stopped, start_platform
+from pulse.runtime import banner, run_named, run_services, start_platform
 from pulse.services import SERVICES
 from pulse.sim.cli import run_in_background as run_simulator
 from pulse.sim.cli import sim
@@ -28,25 +27,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(admin_app, name="admin")
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except SettingsError as exc:
-        typer.echo(f"pulse: {exc}", err=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings)
-    return settings
-
-
-def _run(main) -> None:
-    """Run a coroutine; turn start-up failures into one clear line and exit code 1."""
-    try:
-        asyncio.run(run_until_stopped(main))
-    except (MissingSetting, EmbeddedError, RuntimeError, OSError) as exc:
-        typer.echo(f"pulse: {exc}", err=True)
-        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -63,7 +43,7 @@ def up(
     restarts); without PULSE_MQTT_URL an MQTT broker is started on loopback (Mosquitto if installed,
     else the built-in amqtt broker). Migrates, seeds the demo tenant, runs every service.
     """
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with AsyncExitStack() as stack:
@@ -83,7 +63,7 @@ def up(
                     simulator.cancel()
                     await asyncio.gather(simulator, return_exceptions=True)
 
-    _run(main)
+    run_or_exit(main)
 
 
 async def _seed_demo(settings: Settings) -> list[str]:
@@ -109,7 +89,7 @@ def migrate() -> None:
 
     Uses PULSE_DATABASE_URL, or the embedded database under PULSE_DATA_DIR when it is unset.
     """
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         from pulse.db.migrate import migrate_dsn
@@ -125,7 +105,7 @@ def migrate() -> None:
             applied = await migrate_dsn(dsn)
         typer.echo(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
 
-    _run(main)
+    run_or_exit(main)
 
 
 def _complete_service(incomplete: str) -> list[str]:
@@ -149,8 +129,8 @@ def run(
     if unknown:
         typer.echo(f"pulse: unknown service(s): {', '.join(unknown)}; known: {', '.join(SERVICES)}", err=True)
         raise typer.Exit(2)
-    settings = _settings()
-    _run(lambda: run_named(settings, list(dict.fromkeys(services))))
+    settings = settings_or_exit()
+    run_or_exit(lambda: run_named(settings, list(dict.fromkeys(services))))
 
 
 app.command()(sim)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from pulse.config import Settings
 
 SERVICES: dict[str, tuple[str, str]] = {
-    "admin": ("pulse.provisioning.service", "provisioning admin API (X-Admin-Key) on PULSE_ADMIN_PORT"),
+    "admin": ("pulse.api.admin_service", "provisioning admin API (X-Admin-Key) on PULSE_ADMIN_PORT"),
     "api": ("pulse.api.service", "the HTTP API, its OpenAPI docs and the health probes"),
     "evaluator": ("pulse.evaluator.service", "device health, alert rules and the alert lifecycle"),
     "ingest": (

@@ -1,4 +1,5 @@
-"""Builds the FastAPI application: middleware, error handlers, one router per URL prefix."""
+"""Builds the two FastAPI applications — the API and the provisioning admin API — with their middleware,
+the one error mapping and one router per URL prefix."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pulse.api.body_limit import BodyLimitMiddleware
 from pulse.api.errors import ErrorBody, install_error_handlers
 from pulse.api.live import LiveHub, listener_factory
 from pulse.api.routes import API_ROUTERS, health
+from pulse.api.routes.admin import ADMIN_ROUTERS
+from pulse.api.routes.admin.activation import ACTIVATIONS_PER_MINUTE_PER_IP
 from pulse.config import Settings
 from pulse.identity.issuer import Issuer
 from pulse.identity.verify import build_verifier
+from pulse.ingest.rate_limit import SlidingWindows
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -49,5 +53,20 @@ def create_app(settings: Settings, pool: asyncpg.Pool) -> FastAPI:
         )
     app.include_router(health.router)
     for router in API_ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def create_admin_app(settings: Settings, pool: asyncpg.Pool, admin_key: str) -> FastAPI:
+    app = FastAPI(
+        title="Pulse provisioning admin API",
+        version=__version__,
+        description="Tenants, devices and device credentials. Every /api/admin call needs `X-Admin-Key`.",
+        responses={422: {"model": ErrorBody}},
+    )
+    app.state.settings, app.state.pool, app.state.admin_key = settings, pool, admin_key
+    app.state.activation_limit = SlidingWindows(ACTIVATIONS_PER_MINUTE_PER_IP, 60.0)
+    install_error_handlers(app)
+    for router in ADMIN_ROUTERS:
         app.include_router(router)
     return app

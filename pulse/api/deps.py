@@ -8,24 +8,29 @@
   other tenant, so another tenant's id is a plain 404 and handlers never compare tenant ids.
 - `OperatorDb`: a connection in `operator_tx`, after an `operator_audit_log` row for this request
   has been committed (so failed and refused-later requests are audited too).
+- `AdminKey` (router dependency) / `AdminDb`: the admin API's `X-Admin-Key` check (constant time) and
+  its connection in `operator_tx`, acting as `admin-key`.
+- `AppSettings`: the process's settings.
 
-Both database aliases commit before the response is sent (`scope="function"`): a client never sees
+The database aliases commit before the response is sent (`scope="function"`): a client never sees
 success for a write that did not commit.
 """
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from pulse.api.errors import ApiError
+from pulse.config import Settings
 from pulse.db.tx import operator_tx, tenant_tx
+from pulse.errors import PulseError
 from pulse.identity.principal import Principal
 from pulse.identity.roles import CUSTOMER, OPERATOR, OPERATOR_ADMIN, TENANT_ADMIN
 from pulse.identity.verify import TokenError, TokenVerifier
@@ -39,6 +44,13 @@ def get_pool(request: Request) -> asyncpg.Pool:
     return request.app.state.pool
 
 
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+AppSettings = Annotated[Settings, Depends(get_settings)]
+
+
 def get_verifier(request: Request) -> TokenVerifier:
     return request.app.state.verifier
 
@@ -46,12 +58,12 @@ def get_verifier(request: Request) -> TokenVerifier:
 async def authenticate(verifier: TokenVerifier, token: str | None) -> Principal:
     """Token → Principal, or the API's 401 (503 when an external issuer cannot be reached)."""
     if not token:
-        raise ApiError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"})
+        raise PulseError(401, "unauthorized", "missing bearer token", {"WWW-Authenticate": "Bearer"})
     try:
         return await verifier.verify(token)
     except TokenError as exc:
         headers = {"WWW-Authenticate": 'Bearer error="invalid_token"'} if exc.status == 401 else None
-        raise ApiError(
+        raise PulseError(
             exc.status, "unauthorized" if exc.status == 401 else exc.error, exc.detail, headers
         ) from None
 
@@ -70,7 +82,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 def require_role(role: str):
     async def check(principal: CurrentPrincipal) -> Principal:
         if not principal.has(role):
-            raise ApiError(403, "forbidden", f"the {role} role is required")
+            raise PulseError(403, "forbidden", f"the {role} role is required")
         return principal
 
     check.__name__ = f"require_{role.replace('-', '_')}"
@@ -91,11 +103,11 @@ async def constraint_errors() -> AsyncIterator[None]:
     try:
         yield
     except asyncpg.ForeignKeyViolationError:
-        raise ApiError(422, "invalid_reference", "a referenced resource does not exist") from None
+        raise PulseError(422, "invalid_reference", "a referenced resource does not exist") from None
     except asyncpg.UniqueViolationError:
-        raise ApiError(409, "conflict", "a resource with this identity already exists") from None
+        raise PulseError(409, "conflict", "a resource with this identity already exists") from None
     except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError):
-        raise ApiError(422, "invalid_request", "a value is out of the allowed range") from None
+        raise PulseError(422, "invalid_request", "a value is out of the allowed range") from None
 
 
 async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
@@ -104,7 +116,7 @@ async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[
         # A token can outlive its tenant (deleted here, or never created for an external issuer's claim).
         status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", principal.tenant_id)
         if status in (None, "DELETED"):
-            raise ApiError(
+            raise PulseError(
                 403, "tenant_unavailable", f"tenant {principal.tenant_id!r} does not exist or was deleted"
             )
         yield conn
@@ -159,3 +171,23 @@ async def _operator_db(
 
 
 OperatorDb = Annotated[asyncpg.Connection, Depends(_operator_db, scope="function")]
+
+
+ADMIN_ACTOR = "admin-key"  # who the admin API acts as in operator_tx and audit rows
+
+
+async def require_admin_key(request: Request, x_admin_key: Annotated[str | None, Header()] = None) -> None:
+    expected: str = request.app.state.admin_key
+    if x_admin_key is None or not hmac.compare_digest(x_admin_key.encode(), expected.encode()):
+        raise PulseError(401, "unauthorized", "missing or invalid X-Admin-Key")
+
+
+AdminKey = Depends(require_admin_key)
+
+
+async def _admin_db(pool: Pool) -> AsyncIterator[asyncpg.Connection]:
+    async with constraint_errors(), operator_tx(pool, ADMIN_ACTOR) as conn:
+        yield conn
+
+
+AdminDb = Annotated[asyncpg.Connection, Depends(_admin_db, scope="function")]

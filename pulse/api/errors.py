@@ -1,4 +1,6 @@
-"""Every error leaves the API as `{"error": CODE, "detail": text}`; nothing a client sends yields a 500."""
+"""Every error leaves the web layer as `{"error": CODE, "detail": text}`; nothing a client sends yields a
+500. The one place errors become responses: `PulseError` (raised by domain code and handlers alike),
+framework HTTP errors, validation errors and values PostgreSQL refuses."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pulse.errors import PulseError
 from pulse.log import get_logger
 
 log = get_logger("pulse.api")
@@ -35,21 +38,13 @@ class ErrorBody(BaseModel):
     detail: str | list | dict | None = None
 
 
-class ApiError(Exception):
-    """Raise from a handler to answer `status` with a specific error code."""
-
-    def __init__(self, status: int, error: str, detail: object = None, headers: dict[str, str] | None = None):
-        super().__init__(error)
-        self.status, self.error, self.detail, self.headers = status, error, detail, headers
-
-
 def error_response(status: int, error: str, detail: object = None, headers: dict[str, str] | None = None):
     return JSONResponse({"error": error, "detail": detail}, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
+    @app.exception_handler(PulseError)
+    async def _refused(_: Request, exc: PulseError):
         return error_response(exc.status, exc.error, exc.detail, exc.headers)
 
     @app.exception_handler(StarletteHTTPException)

@@ -9,9 +9,9 @@ import socket
 import uvicorn
 
 from pulse.api.app import create_app
+from pulse.api.routes import ingest as ingest_routes
 from pulse.config import Settings
 from pulse.db.pool import create_pool
-from pulse.ingest import http_routes
 from pulse.ingest.service import build_ingestor, wait_for_limits
 from pulse.log import get_logger
 
@@ -65,7 +65,7 @@ async def run(settings: Settings) -> None:
         await wait_for_limits(ingestor)
         background = [asyncio.create_task(ingestor.writer.run()), asyncio.create_task(ingestor.limits.run())]
         app = create_app(settings, pool)
-        http_routes.mount(app, ingestor)
+        ingest_routes.mount(app, ingestor)
         log.info("api listening", address=f"http://{settings.http_host}:{settings.http_port}")
         await serve_app(app, sock)
     finally:

@@ -286,7 +286,7 @@ async def _post(url: str, secret: str, count: int, concurrency: int, size: int) 
 
 async def _seed(pool: asyncpg.Pool, url: str, secret: str) -> None:
     """The tenant, a signed webhook integration and one route for OPEN and CLOSED, as the admin API
-    would store them (`pulse/provisioning/admin_integrations.py`)."""
+    would store them (`pulse/api/routes/admin/integrations.py`)."""
     async with operator_tx(pool, "bench") as conn:
         await conn.execute("DELETE FROM tenants WHERE tenant_id = $1", TENANT)
         await conn.execute("INSERT INTO tenants (tenant_id, name) VALUES ($1, 'Notify benchmark')", TENANT)

@@ -19,8 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from pulse.evaluator.decide import Action, RuleState, step
-from pulse.evaluator.lifecycle import (
+from pulse.alerts.lifecycle import (
     AlertSpec,
     close_alerts,
     heartbeat_fingerprint,
@@ -28,6 +27,7 @@ from pulse.evaluator.lifecycle import (
     open_fingerprints,
     rule_fingerprint,
 )
+from pulse.evaluator.decide import Action, RuleState, step
 from pulse.evaluator.maintenance import suppressed
 from pulse.evaluator.rules import Rule, describe, normalize
 from pulse.evaluator.tenant_config import TenantConfig

@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from pulse.evaluator.lifecycle import (
+from pulse.alerts.lifecycle import (
+    STOP_ESCALATION,
     AlertSpec,
     close_alerts,
     heartbeat_fingerprint,
@@ -51,9 +52,8 @@ def _heartbeat_spec(tenant_id: str, site_id: str, device_id: str, last_seen_at: 
 async def close_orphans(conn: asyncpg.Connection, now: datetime) -> int:
     """Close rule alerts whose rule was deleted or disabled: nothing would ever evaluate them again."""
     result = await conn.execute(
-        """UPDATE alerts a SET status = 'CLOSED', closed_at = $1, next_escalation_at = NULL,
-                               escalation_run_id = gen_random_uuid(),
-                               details = a.details || '{"close_reason": "rule removed or disabled"}'
+        f"""UPDATE alerts a SET status = 'CLOSED', closed_at = $1, {STOP_ESCALATION},
+                               details = a.details || '{{"close_reason": "rule removed or disabled"}}'
             WHERE a.status IN ('OPEN', 'ACKNOWLEDGED') AND a.rule_id IS NOT NULL
               AND a.alert_type IN ('THRESHOLD', 'ANOMALY', 'NO_TELEMETRY')
               AND NOT EXISTS (SELECT 1 FROM alert_rules r

@@ -20,7 +20,8 @@ import asyncpg
 import psutil
 import typer
 
-from pulse.config import Settings, SettingsError, load_settings
+from pulse.commands import settings_or_exit
+from pulse.config import Settings
 from pulse.db.migrate import migrate_dsn
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
@@ -34,14 +35,6 @@ admin_app = typer.Typer(
 )
 _ACTOR = "cli:admin"
 T = TypeVar("T")
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        typer.echo(f"pulse: {exc}", err=True)
-        raise typer.Exit(2) from None
 
 
 def _running_embedded_port(settings: Settings) -> int | None:
@@ -76,7 +69,7 @@ async def _pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
 
 
 def _run(work: Callable[[asyncpg.Pool, Settings], Awaitable[T]]) -> T:
-    settings = _settings()
+    settings = settings_or_exit(configure_logs=False)
 
     async def main() -> T:
         async with _pool(settings) as pool:

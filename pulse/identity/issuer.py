@@ -16,6 +16,7 @@ import asyncpg
 
 from pulse.config import Settings
 from pulse.db.tx import operator_tx
+from pulse.errors import PulseError
 from pulse.identity import api_clients, codes, refresh, throttle
 from pulse.identity import keys as signing_keys
 from pulse.identity.clients import CONSOLE_CLIENT_ID, console_redirect_uris, normalise_scope, redirect_allowed
@@ -42,12 +43,13 @@ class AuthorizeRequest:
     nonce: str | None
 
 
-class LoginRefused(Exception):
-    """Wrong credentials (401) or too many failures (429); the message never says which user exists."""
+class LoginRefused(PulseError):
+    """Wrong credentials (401) or too many failures (429); the message never says which user exists.
+    Shown on the login page rather than as a JSON error."""
 
     def __init__(self, status: int, message: str):
-        super().__init__(message)
-        self.status, self.message = status, message
+        super().__init__(status, "login_refused", message)
+        self.message = message
 
 
 class Issuer:

@@ -11,6 +11,7 @@ from typing import Literal
 
 import asyncpg
 
+from pulse.errors import PulseError
 from pulse.identity.passwords import hash_password_async, password_problem
 from pulse.identity.roles import role_problem
 
@@ -22,12 +23,8 @@ USER_COLUMNS = (
 )
 
 
-class IdentityError(Exception):
-    """A request the identity code refuses; `status`/`error` map straight onto the API's error shape."""
-
-    def __init__(self, status: int, error: str, detail: str):
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+class IdentityError(PulseError):
+    """A request the identity code refuses (bad username, weak password, unknown client …)."""
 
 
 @dataclass(frozen=True)

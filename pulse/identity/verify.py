@@ -18,6 +18,7 @@ from typing import Protocol
 import httpx
 import jwt
 
+from pulse.errors import PulseError
 from pulse.identity.keys import KeyStore
 from pulse.identity.principal import Principal
 from pulse.identity.roles import ALL_ROLES, TENANT_ROLES, effective_roles
@@ -29,10 +30,11 @@ _TENANT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _UNKNOWN_KID_REFETCH_SECONDS = 10.0
 
 
-class TokenError(Exception):
+class TokenError(PulseError):
+    """A bearer token refused (401), or an external issuer that cannot be asked (503)."""
+
     def __init__(self, detail: str, status: int = 401, error: str = "invalid_token"):
-        super().__init__(detail)
-        self.detail, self.status, self.error = detail, status, error
+        super().__init__(status, error, detail)
 
 
 class TrustedIssuer(Protocol):

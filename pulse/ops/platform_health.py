@@ -19,8 +19,8 @@ from datetime import datetime
 import asyncpg
 
 from pulse import __version__
+from pulse.alerts.lifecycle import AlertSpec, close_alerts, open_alerts
 from pulse.db.tx import operator_tx
-from pulse.evaluator.lifecycle import AlertSpec, close_alerts, open_alerts
 from pulse.log import get_logger
 
 log = get_logger("pulse.ops")

@@ -13,6 +13,7 @@ from typing import Literal
 
 import asyncpg
 
+from pulse.errors import PulseError
 from pulse.provisioning.tokens import hash_secret, new_activation_code, new_provision_token
 from pulse.subscriptions.limits import refresh_device_count, reserve_device_slot
 
@@ -29,10 +30,8 @@ DEVICE_FIELDS = (
 )  # fmt: skip
 
 
-class ProvisioningError(Exception):
-    def __init__(self, status: int, error: str, detail: str):
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
+class ProvisioningError(PulseError):
+    """A device or tenant operation refused (unknown site, duplicate id, bad activation code …)."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from pulse.commands import run_or_exit, settings_or_exit
 from pulse.config import Settings
 from pulse.log import get_logger
 from pulse.runtime import admin_key_file
@@ -70,9 +71,7 @@ def sim(
     Uses the same settings as Pulse (PULSE_ADMIN_PORT, PULSE_ADMIN_KEY or the key `pulse up` saved in the
     data dir, PULSE_MQTT_URL, PULSE_HTTP_HOST/PORT). Device ids are sim-site-N-dev-NNN.
     """
-    from pulse.cli import _run, _settings
-
-    settings = _settings()
+    settings = settings_or_exit()
     config = config_from_settings(
         settings,
         devices=devices,
@@ -90,4 +89,4 @@ def sim(
     if not config.admin_key and not config.tokens:
         typer.echo("pulse: no admin key: set PULSE_ADMIN_KEY (or pass --tokens)", err=True)
         raise typer.Exit(2)
-    _run(lambda: Simulator(config).run())
+    run_or_exit(lambda: Simulator(config).run())

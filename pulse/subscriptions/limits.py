@@ -7,9 +7,9 @@ and the stored `active_device_count` never drifts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import asyncpg
+
+from pulse.errors import PulseError
 
 # Statuses that still accept new devices. GRACE keeps the fleet running while renewal is pending.
 ASSIGNABLE_STATUSES = ("ACTIVE", "TRIAL", "GRACE")
@@ -17,16 +17,8 @@ ASSIGNABLE_STATUSES = ("ACTIVE", "TRIAL", "GRACE")
 _TYPE_ORDER = "CASE subscription_type WHEN 'MAIN' THEN 0 WHEN 'ADDON' THEN 1 ELSE 2 END"
 
 
-@dataclass
-class CapacityError(Exception):
-    """The device cannot be placed on a subscription. `status` is the HTTP status to answer with."""
-
-    status: int
-    error: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.error}: {self.detail}"
+class CapacityError(PulseError):
+    """The device cannot be placed on a subscription (no room, no subscription accepting devices)."""
 
 
 async def count_active_devices(conn: asyncpg.Connection, tenant_id: str, subscription_id: str) -> int:

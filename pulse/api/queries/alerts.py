@@ -8,6 +8,7 @@ from typing import Any, Literal
 import asyncpg
 from pydantic import BaseModel
 
+from pulse.alerts.lifecycle import STOP_ESCALATION
 from pulse.api.pagination import Page
 
 AlertStatus = Literal["OPEN", "ACKNOWLEDGED", "CLOSED"]
@@ -97,7 +98,7 @@ async def acknowledge(conn: asyncpg.Connection, tenant_id: str, alert_id: int, b
     """OPEN → ACKNOWLEDGED. Stops escalation: next step cleared, run id rotated (fences a stale step)."""
     row = await conn.fetchrow(
         f"""UPDATE alerts SET status = 'ACKNOWLEDGED', acknowledged_by = $3, acknowledged_at = now(),
-                              next_escalation_at = NULL, escalation_run_id = gen_random_uuid()
+                              {STOP_ESCALATION}
              WHERE tenant_id = $1 AND id = $2 AND status = 'OPEN' RETURNING {_COLUMNS}""",
         tenant_id,
         alert_id,
@@ -108,8 +109,7 @@ async def acknowledge(conn: asyncpg.Connection, tenant_id: str, alert_id: int, b
 
 async def close(conn: asyncpg.Connection, tenant_id: str, alert_id: int, by: str) -> AlertPublic | None:
     row = await conn.fetchrow(
-        f"""UPDATE alerts SET status = 'CLOSED', closed_at = now(), next_escalation_at = NULL,
-                              escalation_run_id = gen_random_uuid(),
+        f"""UPDATE alerts SET status = 'CLOSED', closed_at = now(), {STOP_ESCALATION},
                               details = details || jsonb_build_object('closed_by', $3::text)
              WHERE tenant_id = $1 AND id = $2 AND status IN ('OPEN', 'ACKNOWLEDGED') RETURNING {_COLUMNS}""",
         tenant_id,

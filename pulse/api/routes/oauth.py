@@ -14,7 +14,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from pydantic import BaseModel
 
 from pulse.api.deps import CurrentPrincipal, client_ip
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
+from pulse.errors import PulseError
 from pulse.identity.issuer import Issuer, LoginRefused
 from pulse.identity.login_page import (
     AUTHORIZE_FIELDS,
@@ -53,12 +54,12 @@ class UserInfo(BaseModel):
 def _issuer(request: Request) -> Issuer:
     issuer = request.app.state.issuer
     if issuer is None:
-        raise ApiError(404, "not_found", "the built-in issuer is disabled (PULSE_BUILTIN_ISSUER=false)")
+        raise PulseError(404, "not_found", "the built-in issuer is disabled (PULSE_BUILTIN_ISSUER=false)")
     return issuer
 
 
-def _identity_error(exc: IdentityError) -> ApiError:
-    return ApiError(exc.status, exc.error, exc.detail, _NO_STORE)
+def _identity_error(exc: IdentityError) -> PulseError:
+    return PulseError(exc.status, exc.error, exc.detail, _NO_STORE)
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery document")
@@ -127,7 +128,7 @@ async def authorize_submit(request: Request):
     cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = str(form.get(CSRF_FIELD) or "")
     if not cookie or not hmac.compare_digest(cookie.encode(), sent.encode()):
-        raise ApiError(403, "csrf_failed", "the login form expired or was not sent by this page; reload it")
+        raise PulseError(403, "csrf_failed", "the login form expired or was not sent by this page; reload it")
     username, password = str(form.get("username") or ""), str(form.get("password") or "")
     if not username or not password:
         return _login_page(
@@ -149,10 +150,10 @@ def _basic_credentials(request: Request) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        raise ApiError(401, "invalid_client", "malformed Basic credentials", _NO_STORE) from None
+        raise PulseError(401, "invalid_client", "malformed Basic credentials", _NO_STORE) from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise ApiError(401, "invalid_client", "malformed Basic credentials", _NO_STORE)
+        raise PulseError(401, "invalid_client", "malformed Basic credentials", _NO_STORE)
     return unquote(client_id), unquote(secret)
 
 
@@ -224,7 +225,7 @@ async def _logout(request: Request, source) -> Response:
     token = str(source.get("refresh_token") or "")[:_FIELD]
     target = str(source.get("post_logout_redirect_uri") or "")[:_FIELD]
     if target and not issuer.logout_redirect_allowed(target):
-        raise ApiError(400, "invalid_redirect_uri", "post_logout_redirect_uri is not registered")
+        raise PulseError(400, "invalid_redirect_uri", "post_logout_redirect_uri is not registered")
     if token:
         await issuer.revoke(token)
     if target:
@@ -253,7 +254,7 @@ async def userinfo(request: Request, principal: CurrentPrincipal) -> UserInfo:
     issuer = _issuer(request)
     user = await issuer.user(principal.sub) if principal.issuer == issuer.issuer else None
     if user is None:
-        raise ApiError(404, "not_found", "no such user at this issuer")
+        raise PulseError(404, "not_found", "no such user at this issuer")
     return UserInfo(
         sub=user.user_id,
         preferred_username=user.username,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
-from pulse.api.errors import ApiError
+from pulse.errors import PulseError
 
 DeviceId = Annotated[str, Path(min_length=1, max_length=128, description="Device id.")]
 AlertId = Annotated[int, Path(ge=1, le=2**62, description="Alert id.")]
@@ -27,7 +27,7 @@ def split_list(
         return None
     items = [item.strip() for item in value.split(",") if item.strip()]
     if len(items) > max_items or any(len(item) > max_length for item in items):
-        raise ApiError(
+        raise PulseError(
             400, "bad_request", f"{name}: at most {max_items} items of at most {max_length} characters"
         )
     return items or None

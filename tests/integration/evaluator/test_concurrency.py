@@ -85,7 +85,7 @@ async def _value_is(pool, device, value) -> bool:
 
 async def test_unique_index_is_the_last_line_of_defence(pool, tenant):
     """Even without the lock, a second open of the same fingerprint is a no-op, not an error."""
-    from pulse.evaluator.lifecycle import AlertSpec, open_alerts
+    from pulse.alerts.lifecycle import AlertSpec, open_alerts
 
     await make_device(pool, tenant, "dev-1")
     spec = AlertSpec("acme", "site-1", "dev-1", "THRESHOLD", "RULE:x:dev-1", 3, "hot")

@@ -10,8 +10,8 @@ import orjson
 import pytest
 
 from pulse.api.app import create_app
+from pulse.api.routes import ingest as ingest_routes
 from pulse.db.tx import operator_tx
-from pulse.ingest import http_routes
 from pulse.ingest.service import build_ingestor, wait_for_limits
 from pulse.provisioning.devices import set_device_status
 from tests.integration.ingest.helpers import Device, make_device
@@ -23,7 +23,7 @@ async def client(settings, pool):
     await wait_for_limits(ingestor)
     writer = asyncio.create_task(ingestor.writer.run())
     app = create_app(settings, pool)
-    http_routes.mount(app, ingestor)
+    ingest_routes.mount(app, ingestor)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as c:
         yield c
     writer.cancel()

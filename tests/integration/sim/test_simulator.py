@@ -8,10 +8,10 @@ import random
 
 import pytest
 
+from pulse.api.app import create_admin_app
 from pulse.api.service import bind_socket, serve_app
 from pulse.db.tx import operator_tx
 from pulse.embedded import free_port
-from pulse.provisioning.admin_api import create_admin_app
 from pulse.sim.profiles import PROFILES, SensorState
 from pulse.sim.simulator import SimConfig, Simulator
 from tests.integration.ingest.helpers import make_tenant
@@ -34,7 +34,7 @@ async def serving(app):
 @pytest.mark.parametrize("transport", ["mqtt", "http"])
 async def test_simulated_devices_reach_the_database(ingest, ingest_settings, pool, transport: str) -> None:
     from pulse.api.app import create_app
-    from pulse.ingest import http_routes
+    from pulse.api.routes import ingest as ingest_routes
     from pulse.ingest.service import build_ingestor, wait_for_limits
 
     await make_tenant(pool, "demo")
@@ -42,7 +42,7 @@ async def test_simulated_devices_reach_the_database(ingest, ingest_settings, poo
     await wait_for_limits(ingestor)
     writer = asyncio.create_task(ingestor.writer.run())
     api = create_app(ingest_settings, pool)
-    http_routes.mount(api, ingestor)
+    ingest_routes.mount(api, ingestor)
     try:
         async with (
             serving(create_admin_app(ingest_settings, pool, KEY)) as admin_url,

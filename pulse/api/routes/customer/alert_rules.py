@@ -15,9 +15,10 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.models import IdList, Name, ShortText, Text
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/alert-rules",
@@ -175,7 +176,7 @@ async def _rule(conn, tenant: str, rule_id: uuid.UUID) -> RulePublic:
         f"SELECT {_COLUMNS} FROM alert_rules WHERE tenant_id = $1 AND rule_id = $2", tenant, str(rule_id)
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no alert rule {rule_id}")
+        raise PulseError(404, "not_found", f"no alert rule {rule_id}")
     return _public(row)
 
 
@@ -183,7 +184,7 @@ async def _check_policy(conn, tenant: str, policy_id: int | None) -> None:
     if policy_id is not None and not await conn.fetchval(
         "SELECT 1 FROM escalation_policies WHERE tenant_id = $1 AND policy_id = $2", tenant, policy_id
     ):
-        raise ApiError(422, "invalid_reference", f"no escalation policy {policy_id}")
+        raise PulseError(422, "invalid_reference", f"no escalation policy {policy_id}")
 
 
 @router.get("", response_model=RuleList)
@@ -261,14 +262,14 @@ async def update_rule(
     assert tenant
     fields = body.model_fields_set
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & _NOT_NULL):
-        raise ApiError(400, "bad_request", f"{sorted(fields & _NOT_NULL)} cannot be null")
+        raise PulseError(400, "bad_request", f"{sorted(fields & _NOT_NULL)} cannot be null")
     current = await _rule(conn, tenant, rule_id)
     merged = current.model_dump() | body.model_dump(include=fields)
     problem = rule_problem(current.rule_type, merged)
     if problem:
-        raise ApiError(400, "bad_request", problem)
+        raise PulseError(400, "bad_request", problem)
     await _check_policy(conn, tenant, body.escalation_policy_id if "escalation_policy_id" in fields else None)
     values = {
         f: getattr(body, f) for f in fields if f not in ("conditions", "anomaly_conditions", "gap_conditions")
@@ -295,4 +296,4 @@ async def delete_rule(principal: TenantAdmin, conn: TenantDb, rule_id: RuleId) -
         principal.tenant_id,
         str(rule_id),
     ):
-        raise ApiError(404, "not_found", f"no alert rule {rule_id}")
+        raise PulseError(404, "not_found", f"no alert rule {rule_id}")

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries.alerts import AlertEventPublic, AlertList, AlertPublic, AlertType
 from pulse.api.routes.params import AlertId, SiteFilter
 from pulse.api.routes.v2 import alerts as v2_alerts
 from pulse.api.routes.v2.alerts import AlertDetail, StatusFilter
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/alerts",
@@ -48,7 +49,7 @@ async def list_alerts(
 async def _existing(conn, tenant: str, alert_id: int) -> AlertPublic:
     alert = await alert_queries.get_alert(conn, tenant, alert_id)
     if alert is None:
-        raise ApiError(404, "not_found", f"no alert {alert_id}")
+        raise PulseError(404, "not_found", f"no alert {alert_id}")
     return alert
 
 
@@ -83,7 +84,7 @@ async def acknowledge_alert(principal: TenantAdmin, conn: TenantDb, alert_id: Al
     alert = await alert_queries.acknowledge(conn, tenant, alert_id, principal.display)
     if alert is None:
         current = await _existing(conn, tenant, alert_id)
-        raise ApiError(409, "invalid_transition", f"alert {alert_id} is {current.status}, not OPEN")
+        raise PulseError(409, "invalid_transition", f"alert {alert_id} is {current.status}, not OPEN")
     return AlertDetail(tenant_id=tenant, alert=alert)
 
 
@@ -95,7 +96,7 @@ async def close_alert(principal: TenantAdmin, conn: TenantDb, alert_id: AlertId)
     alert = await alert_queries.close(conn, tenant, alert_id, principal.display)
     if alert is None:
         current = await _existing(conn, tenant, alert_id)
-        raise ApiError(409, "invalid_transition", f"alert {alert_id} is already {current.status}")
+        raise PulseError(409, "invalid_transition", f"alert {alert_id} is already {current.status}")
     return AlertDetail(tenant_id=tenant, alert=alert)
 
 
@@ -109,5 +110,5 @@ async def silence_alert(
     alert = await alert_queries.silence(conn, tenant, alert_id, body.minutes)
     if alert is None:
         await _existing(conn, tenant, alert_id)
-        raise ApiError(409, "invalid_transition", f"alert {alert_id} is closed")
+        raise PulseError(409, "invalid_transition", f"alert {alert_id} is closed")
     return AlertDetail(tenant_id=tenant, alert=alert)

@@ -18,12 +18,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.integrations import find_integration
 from pulse.api.routes.customer.notification_channels import find_channel
 from pulse.api.routes.customer.notify_targets import DeliveryEvent
 from pulse.api.routes.params import utc
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer",
@@ -158,7 +159,7 @@ async def _job(conn: asyncpg.Connection, tenant: str | None, job_id: int) -> Job
         job_id,
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no delivery job {job_id}")
+        raise PulseError(404, "not_found", f"no delivery job {job_id}")
     return _detail(row)
 
 
@@ -240,7 +241,7 @@ async def list_attempts(principal: CustomerPrincipal, conn: TenantDb, job_id: Jo
     if not await conn.fetchval(
         "SELECT 1 FROM delivery_jobs WHERE tenant_id = $1 AND job_id = $2", principal.tenant_id, job_id
     ):
-        raise ApiError(404, "not_found", f"no delivery job {job_id}")
+        raise PulseError(404, "not_found", f"no delivery job {job_id}")
     rows = await conn.fetch(
         """SELECT attempt_no, ok, http_status, reason, latency_ms, error, started_at, finished_at
              FROM delivery_attempts WHERE tenant_id = $1 AND job_id = $2 ORDER BY attempt_no, attempt_id
@@ -269,7 +270,7 @@ async def redrive_job(principal: TenantAdmin, conn: TenantDb, job_id: JobId) -> 
     )
     if not redriven:
         job = await _job(conn, principal.tenant_id, job_id)  # 404 when it is not there
-        raise ApiError(
+        raise PulseError(
             409, "not_failed", f"delivery job {job_id} is {job.status}; only FAILED jobs can be re-driven"
         )
     await _wake_workers(conn)

@@ -14,8 +14,9 @@ from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
 from pulse.api.deps import TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.routes.customer.devices import replace_tags
+from pulse.errors import PulseError
 from pulse.provisioning.devices import ProvisioningError, register_device, valid_id
 from pulse.subscriptions.limits import CapacityError
 
@@ -52,7 +53,7 @@ def _derived_id(name: str) -> str:
 async def _read_bounded(upload: UploadFile) -> bytes:
     data = await upload.read(MAX_CSV_BYTES + 1)
     if len(data) > MAX_CSV_BYTES:
-        raise ApiError(413, "payload_too_large", f"the CSV file is larger than {MAX_CSV_BYTES} bytes")
+        raise PulseError(413, "payload_too_large", f"the CSV file is larger than {MAX_CSV_BYTES} bytes")
     return data
 
 
@@ -90,16 +91,16 @@ async def import_devices(
     try:
         text = (await _read_bounded(file)).decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ApiError(400, "invalid_csv", "the file is not UTF-8") from None
+        raise PulseError(400, "invalid_csv", "the file is not UTF-8") from None
     try:
         reader = csv.DictReader(io.StringIO(text))
         columns = {c.strip().lower() for c in (reader.fieldnames or []) if c}
         if not columns & {"device_id", "name"}:
-            raise ApiError(400, "invalid_csv", "the header needs a device_id or a name column")
+            raise PulseError(400, "invalid_csv", "the header needs a device_id or a name column")
         rows = []
         for raw in reader:
             if len(rows) >= MAX_ROWS:
-                raise ApiError(400, "too_many_rows", f"at most {MAX_ROWS} rows per import")
+                raise PulseError(400, "too_many_rows", f"at most {MAX_ROWS} rows per import")
             rows.append(
                 {
                     (k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else ""
@@ -107,7 +108,7 @@ async def import_devices(
                 }
             )
     except csv.Error as exc:
-        raise ApiError(400, "invalid_csv", f"cannot read the CSV: {exc}") from None
+        raise PulseError(400, "invalid_csv", f"cannot read the CSV: {exc}") from None
 
     results: list[ImportRow] = []
     for number, row in enumerate(rows, start=1):

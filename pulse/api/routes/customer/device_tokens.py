@@ -13,9 +13,10 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.routes.params import DeviceId
 from pulse.api.routes.v2.devices import require_device
+from pulse.errors import PulseError
 from pulse.provisioning.tokens import hash_secret
 
 router = APIRouter(
@@ -110,5 +111,5 @@ async def revoke_token(
         token_id,
     )
     if revoked is None:
-        raise ApiError(404, "not_found", "no such active token")
+        raise PulseError(404, "not_found", "no such active token")
     return Response(status_code=204)

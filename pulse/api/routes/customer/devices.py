@@ -11,14 +11,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries.devices import DeviceList, DevicePublic
-from pulse.api.routes.customer.errors import as_api_errors
 from pulse.api.routes.customer.models import Metadata, Name, ResourceId, ShortText, Tags, Text
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list
 from pulse.api.routes.v2.devices import require_device
+from pulse.errors import PulseError
 from pulse.provisioning.devices import register_device, rotate_token, set_device_status
 
 router = APIRouter(
@@ -152,16 +152,15 @@ async def create_device(principal: TenantAdmin, conn: TenantDb, body: DeviceCrea
     room for it."""
     tenant = principal.tenant_id
     assert tenant
-    with as_api_errors():
-        created = await register_device(
-            conn,
-            tenant,
-            body.device_id,
-            body.site_id,
-            subscription_id=body.subscription_id,
-            fields=_registry_values(body, body.model_fields_set),
-            credential="token",
-        )
+    created = await register_device(
+        conn,
+        tenant,
+        body.device_id,
+        body.site_id,
+        subscription_id=body.subscription_id,
+        fields=_registry_values(body, body.model_fields_set),
+        credential="token",
+    )
     if body.tags:
         await replace_tags(conn, tenant, body.device_id, body.tags)
     assert created.provision_token
@@ -194,7 +193,7 @@ async def update_device(
     assert tenant
     fields = body.model_fields_set
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     await require_device(conn, tenant, device_id)
     values = _registry_values(body, fields)
     if "metadata" in values and values["metadata"] is None:
@@ -235,8 +234,7 @@ async def delete_device(principal: TenantAdmin, conn: TenantDb, device_id: Devic
     subscription slot is freed. Telemetry stays until retention removes it."""
     assert principal.tenant_id
     await require_device(conn, principal.tenant_id, device_id)
-    with as_api_errors():
-        await set_device_status(conn, principal.tenant_id, device_id, "DELETED")
+    await set_device_status(conn, principal.tenant_id, device_id, "DELETED")
     return DeviceStatusChange(device_id=device_id, status="deleted")
 
 
@@ -252,9 +250,8 @@ async def decommission_device(
     assert principal.tenant_id
     device = await require_device(conn, principal.tenant_id, device_id)
     if device.decommissioned_at is not None:
-        raise ApiError(409, "already_decommissioned", f"device {device_id!r} is already decommissioned")
-    with as_api_errors():
-        await set_device_status(conn, principal.tenant_id, device_id, "REVOKED", decommission=True)
+        raise PulseError(409, "already_decommissioned", f"device {device_id!r} is already decommissioned")
+    await set_device_status(conn, principal.tenant_id, device_id, "REVOKED", decommission=True)
     device = await require_device(conn, principal.tenant_id, device_id)
     return DeviceStatusChange(
         device_id=device_id, status="REVOKED", decommissioned_at=device.decommissioned_at
@@ -273,7 +270,6 @@ async def rotate_provision_token(
     assert principal.tenant_id
     device = await require_device(conn, principal.tenant_id, device_id)
     if device.registry_status != "ACTIVE":
-        raise ApiError(409, "device_not_active", f"device {device_id!r} is {device.registry_status}")
-    with as_api_errors():
-        token = await rotate_token(conn, principal.tenant_id, device_id)
+        raise PulseError(409, "device_not_active", f"device {device_id!r} is {device.registry_status}")
+    token = await rotate_token(conn, principal.tenant_id, device_id)
     return ProvisionToken(device_id=device_id, provision_token=token)

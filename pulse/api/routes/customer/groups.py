@@ -10,11 +10,12 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.models import Name, ResourceId, Text
 from pulse.api.routes.params import DeviceId
 from pulse.api.routes.v2.devices import require_device
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/device-groups",
@@ -70,7 +71,7 @@ _SELECT = """SELECT g.group_id, g.name, g.description, g.created_at, g.updated_a
 async def _group(conn, tenant: str, group_id: str) -> GroupPublic:
     row = await conn.fetchrow(f"{_SELECT} AND g.group_id = $2", tenant, group_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no group {group_id!r}")
+        raise PulseError(404, "not_found", f"no group {group_id!r}")
     return GroupPublic(**dict(row))
 
 
@@ -105,7 +106,7 @@ async def create_group(principal: TenantAdmin, conn: TenantDb, body: GroupCreate
         body.description,
     )
     if inserted is None:
-        raise ApiError(409, "group_exists", f"group {group_id!r} already exists")
+        raise PulseError(409, "group_exists", f"group {group_id!r} already exists")
     return await _group(conn, principal.tenant_id, group_id)
 
 
@@ -122,7 +123,7 @@ async def update_group(
     assert principal.tenant_id
     values = {k: getattr(body, k) for k in body.model_fields_set}
     if not values or values.get("name", "x") is None:
-        raise ApiError(400, "bad_request", "nothing to update (name cannot be null)")
+        raise PulseError(400, "bad_request", "nothing to update (name cannot be null)")
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
     if not await conn.fetchval(
         f"UPDATE device_groups SET {assignments} WHERE tenant_id = $1 AND group_id = $2 RETURNING 1",
@@ -130,7 +131,7 @@ async def update_group(
         group_id,
         *values.values(),
     ):
-        raise ApiError(404, "not_found", f"no group {group_id!r}")
+        raise PulseError(404, "not_found", f"no group {group_id!r}")
     return await _group(conn, principal.tenant_id, group_id)
 
 
@@ -141,7 +142,7 @@ async def delete_group(principal: TenantAdmin, conn: TenantDb, group_id: GroupId
         principal.tenant_id,
         group_id,
     ):
-        raise ApiError(404, "not_found", f"no group {group_id!r}")
+        raise PulseError(404, "not_found", f"no group {group_id!r}")
 
 
 @router.get("/{group_id}/devices", response_model=GroupMembers)
@@ -198,5 +199,5 @@ async def remove_member(
         group_id,
         device_id,
     ):
-        raise ApiError(404, "not_found", f"device {device_id!r} is not in group {group_id!r}")
+        raise PulseError(404, "not_found", f"device {device_id!r} is not in group {group_id!r}")
     return await _group(conn, principal.tenant_id, group_id)

@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.integrations import find_integration
 from pulse.api.routes.customer.models import IdList
@@ -30,6 +30,7 @@ from pulse.api.routes.customer.notify_targets import (
     not_null,
     unique,
 )
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/integration-routes",
@@ -148,7 +149,7 @@ _ROUTE_COLUMNS = (
 async def _route(conn: asyncpg.Connection, tenant: str | None, route_id: uuid.UUID) -> RoutePublic:
     row = await conn.fetchrow(f"{_ROUTE_SELECT} WHERE r.tenant_id = $1 AND r.route_id = $2", tenant, route_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no integration route {route_id}")
+        raise PulseError(404, "not_found", f"no integration route {route_id}")
     return RoutePublic(**dict(row))
 
 
@@ -158,7 +159,7 @@ async def _route_for_update(principal: CustomerPrincipal, conn: TenantDb, route_
         principal.tenant_id,
         route_id,
     ):
-        raise ApiError(404, "not_found", f"no integration route {route_id}")
+        raise PulseError(404, "not_found", f"no integration route {route_id}")
     return route_id
 
 
@@ -244,4 +245,4 @@ async def delete_route(principal: TenantAdmin, conn: TenantDb, route_id: RouteId
         principal.tenant_id,
         route_id,
     ):
-        raise ApiError(404, "not_found", f"no integration route {route_id}")
+        raise PulseError(404, "not_found", f"no integration route {route_id}")

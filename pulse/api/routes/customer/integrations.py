@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
@@ -40,6 +40,7 @@ from pulse.api.routes.customer.notify_targets import (
     tenant_conn,
     test_event,
 )
+from pulse.errors import PulseError
 from pulse.notify import configs
 from pulse.notify.channels import CHANNELS
 from pulse.notify.configs import ChannelKind
@@ -108,7 +109,7 @@ async def find_integration(
         integration_id,
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no integration {integration_id}")
+        raise PulseError(404, "not_found", f"no integration {integration_id}")
     return row
 
 
@@ -190,7 +191,7 @@ async def update_integration(
     fields = not_null(body, {"name", "enabled", "config", "type"})
     kind = current["type"]
     if "type" in fields and body.type != kind:
-        raise ApiError(422, "type_immutable", f"the type of an integration cannot change (it is {kind!r})")
+        raise PulseError(422, "type_immutable", f"the type of an integration cannot change (it is {kind!r})")
     values: dict[str, Any] = {f: getattr(body, f) for f in fields & {"name", "enabled"}}
     if "config" in fields:
         assert body.config is not None
@@ -219,7 +220,7 @@ async def delete_integration(principal: TenantAdmin, conn: TenantDb, integration
         principal.tenant_id,
         integration_id,
     ):
-        raise ApiError(404, "not_found", f"no integration {integration_id}")
+        raise PulseError(404, "not_found", f"no integration {integration_id}")
 
 
 @router.post(

@@ -11,10 +11,11 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.models import IdList, Name, ShortText
 from pulse.api.routes.params import utc
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/maintenance-windows",
@@ -110,7 +111,7 @@ async def _window(conn, tenant: str, window_id: str) -> WindowPublic:
         window_id,
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no maintenance window {window_id!r}")
+        raise PulseError(404, "not_found", f"no maintenance window {window_id!r}")
     return WindowPublic(**dict(row))
 
 
@@ -176,14 +177,14 @@ async def update_window(
     assert tenant
     fields = body.model_fields_set
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & {"name", "starts_at", "timezone", "enabled"}):
-        raise ApiError(400, "bad_request", "name, starts_at, timezone and enabled cannot be null")
+        raise PulseError(400, "bad_request", "name, starts_at, timezone and enabled cannot be null")
     current = await _window(conn, tenant, window_id)
     starts = body.starts_at if "starts_at" in fields else current.starts_at
     ends = body.ends_at if "ends_at" in fields else current.ends_at
     if ends is not None and starts is not None and ends <= starts:
-        raise ApiError(400, "bad_request", "ends_at must be after starts_at")
+        raise PulseError(400, "bad_request", "ends_at must be after starts_at")
     values = {f: _column_value(f, getattr(body, f)) for f in fields}
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
     await conn.execute(
@@ -202,4 +203,4 @@ async def delete_window(principal: TenantAdmin, conn: TenantDb, window_id: Windo
         principal.tenant_id,
         window_id,
     ):
-        raise ApiError(404, "not_found", f"no maintenance window {window_id!r}")
+        raise PulseError(404, "not_found", f"no maintenance window {window_id!r}")

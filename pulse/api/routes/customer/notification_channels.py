@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
@@ -31,6 +31,7 @@ from pulse.api.routes.customer.notify_targets import (
     tenant_conn,
     test_event,
 )
+from pulse.errors import PulseError
 from pulse.notify import configs
 from pulse.notify.channels import CHANNELS
 from pulse.notify.configs import ChannelKind
@@ -110,7 +111,7 @@ async def find_channel(
         channel_id,
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no notification channel {channel_id}")
+        raise PulseError(404, "not_found", f"no notification channel {channel_id}")
     return row
 
 
@@ -133,7 +134,7 @@ async def _apply(
 ) -> ChannelPublic:
     kind = current["channel_type"]
     if "channel_type" in fields and body.channel_type != kind:
-        raise ApiError(422, "type_immutable", f"the type of a channel cannot change (it is {kind!r})")
+        raise PulseError(422, "type_immutable", f"the type of a channel cannot change (it is {kind!r})")
     values: dict[str, Any] = {f: getattr(body, f) for f in fields & {"name", "is_enabled"}}
     if "config" in fields:
         incoming = body.config
@@ -228,7 +229,7 @@ async def delete_channel(principal: TenantAdmin, conn: TenantDb, channel_id: Cha
         principal.tenant_id,
         channel_id,
     ):
-        raise ApiError(404, "not_found", f"no notification channel {channel_id}")
+        raise PulseError(404, "not_found", f"no notification channel {channel_id}")
 
 
 @router.post(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.notification_channels import find_channel
 from pulse.api.routes.customer.notify_targets import (
@@ -21,6 +21,7 @@ from pulse.api.routes.customer.notify_targets import (
     DeliveryEvent,
     unique,
 )
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/notification-routing-rules",
@@ -118,7 +119,7 @@ _RULE_COLUMNS = (
 async def _rule(conn: asyncpg.Connection, tenant: str | None, rule_id: int) -> RulePublic:
     row = await conn.fetchrow(f"{_RULE_SELECT} WHERE r.tenant_id = $1 AND r.rule_id = $2", tenant, rule_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no notification routing rule {rule_id}")
+        raise PulseError(404, "not_found", f"no notification routing rule {rule_id}")
     return RulePublic(**dict(row))
 
 
@@ -130,7 +131,7 @@ async def _rule_for_update(
         principal.tenant_id,
         routing_rule_id,
     ):
-        raise ApiError(404, "not_found", f"no notification routing rule {routing_rule_id}")
+        raise PulseError(404, "not_found", f"no notification routing rule {routing_rule_id}")
     return routing_rule_id
 
 
@@ -206,4 +207,4 @@ async def delete_rule(principal: TenantAdmin, conn: TenantDb, routing_rule_id: R
         principal.tenant_id,
         routing_rule_id,
     ):
-        raise ApiError(404, "not_found", f"no notification routing rule {routing_rule_id}")
+        raise PulseError(404, "not_found", f"no notification routing rule {routing_rule_id}")

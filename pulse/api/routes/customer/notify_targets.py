@@ -23,8 +23,9 @@ from pydantic import (
 )
 
 from pulse.api.deps import _tenant_db
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.config import Settings
+from pulse.errors import PulseError
 from pulse.notify import configs, ssrf
 from pulse.notify.channels import CHANNELS
 from pulse.notify.channels.base import Reason, SendContext, SendResult
@@ -78,15 +79,15 @@ def show_config(kind: str, data: Any) -> dict[str, Any]:
 async def checked_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Validate with the channel and check its targets; the JSON to store, or a 422."""
     if kind not in CHANNELS:
-        raise ApiError(422, "unsupported_type", f"no channel handles type {kind!r}")
+        raise PulseError(422, "unsupported_type", f"no channel handles type {kind!r}")
     try:
         config = await configs.validate(kind, raw, ssrf.Policy.from_settings(settings))
     except configs.TargetRefused as exc:
-        raise ApiError(422, "target_refused", str(exc)) from None
+        raise PulseError(422, "target_refused", str(exc)) from None
     except configs.ConfigInvalid as exc:
-        raise ApiError(422, "invalid_config", {"message": str(exc), "fields": exc.fields}) from None
+        raise PulseError(422, "invalid_config", {"message": str(exc), "fields": exc.fields}) from None
     except (ValueError, ssrf.Blocked) as exc:  # a channel's own check refusing something else
-        raise ApiError(
+        raise PulseError(
             422, "invalid_config", {"message": f"invalid {kind} config", "fields": ["config"]}
         ) from exc
     return configs.stored(config)
@@ -101,7 +102,7 @@ async def new_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict
         if isinstance(headers, dict):
             masked += [f"headers.{key}" for key, value in headers.items() if value == configs.MASK]
         if masked:
-            raise ApiError(
+            raise PulseError(
                 422,
                 "invalid_config",
                 {
@@ -116,10 +117,10 @@ def not_null(body: BaseModel, names: set[str]) -> set[str]:
     """The fields an update sets; 400 when none, or when one that cannot be null is null."""
     fields = set(body.model_fields_set)
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     nulls = sorted(f for f in fields & names if getattr(body, f) is None)
     if nulls:
-        raise ApiError(400, "bad_request", f"{', '.join(nulls)} cannot be null")
+        raise PulseError(400, "bad_request", f"{', '.join(nulls)} cannot be null")
     return fields
 
 
@@ -168,7 +169,7 @@ async def take_test_slot(conn: asyncpg.Connection, tenant_id: str, action: str) 
     )
     if used >= TEST_SENDS:
         wait = TEST_WINDOW_SECONDS - (now - oldest).total_seconds()
-        raise ApiError(
+        raise PulseError(
             429,
             "rate_limited",
             f"at most {TEST_SENDS} test sends per {TEST_WINDOW_SECONDS} s for one target",

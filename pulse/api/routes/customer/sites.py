@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.models import Name, ResourceId, ShortText
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/sites",
@@ -75,7 +76,7 @@ SELECT st.site_id, st.name, st.location, st.latitude, st.longitude, st.created_a
 async def _site(conn, tenant: str, site_id: str) -> SitePublic:
     row = await conn.fetchrow(_SELECT, tenant, site_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no site {site_id!r}")
+        raise PulseError(404, "not_found", f"no site {site_id!r}")
     return SitePublic(**dict(row))
 
 
@@ -110,7 +111,7 @@ async def create_site(principal: TenantAdmin, conn: TenantDb, body: SiteCreate) 
         body.longitude,
     )
     if inserted is None:
-        raise ApiError(409, "site_exists", f"site {body.site_id!r} already exists")
+        raise PulseError(409, "site_exists", f"site {body.site_id!r} already exists")
     return await _site(conn, principal.tenant_id, body.site_id)
 
 
@@ -127,7 +128,7 @@ async def update_site(
     assert principal.tenant_id
     values = {k: getattr(body, k) for k in body.model_fields_set}
     if not values or values.get("name", "x") is None:
-        raise ApiError(400, "bad_request", "nothing to update (name cannot be null)")
+        raise PulseError(400, "bad_request", "nothing to update (name cannot be null)")
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
     updated = await conn.fetchval(
         f"UPDATE sites SET {assignments} WHERE tenant_id = $1 AND site_id = $2 RETURNING site_id",
@@ -136,7 +137,7 @@ async def update_site(
         *values.values(),
     )
     if updated is None:
-        raise ApiError(404, "not_found", f"no site {site_id!r}")
+        raise PulseError(404, "not_found", f"no site {site_id!r}")
     return await _site(conn, principal.tenant_id, site_id)
 
 
@@ -150,7 +151,7 @@ async def delete_site(principal: TenantAdmin, conn: TenantDb, site_id: SiteId) -
         principal.tenant_id,
         site_id,
     ):
-        raise ApiError(409, "site_not_empty", f"site {site_id!r} still has devices")
+        raise PulseError(409, "site_not_empty", f"site {site_id!r} still has devices")
     await conn.execute(
         "DELETE FROM sites WHERE tenant_id = $1 AND site_id = $2", principal.tenant_id, site_id
     )

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import TenantAdmin, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, like_pattern, page_params
-from pulse.api.routes.customer.errors import as_api_errors
 from pulse.api.routes.customer.models import ShortText
 from pulse.db.tx import operator_tx
+from pulse.errors import PulseError
 from pulse.identity import refresh
 from pulse.identity.users import create_user, set_password
 
@@ -83,7 +83,7 @@ async def _user(conn, tenant: str, user_id: uuid.UUID) -> UserPublic:
         user_id,
     )
     if row is None:
-        raise ApiError(404, "not_found", f"no user {user_id}")
+        raise PulseError(404, "not_found", f"no user {user_id}")
     return UserPublic(**dict(row))
 
 
@@ -122,16 +122,15 @@ async def create_tenant_user(principal: TenantAdmin, conn: TenantDb, body: UserC
     tenant = principal.tenant_id
     assert tenant
     generated = None if body.password else secrets.token_urlsafe(15)
-    with as_api_errors():
-        user = await create_user(
-            conn,
-            username=body.username,
-            password=body.password or generated,
-            roles=[body.role],
-            tenant_id=tenant,
-            email=body.email,
-            display_name=body.display_name,
-        )
+    user = await create_user(
+        conn,
+        username=body.username,
+        password=body.password or generated,
+        roles=[body.role],
+        tenant_id=tenant,
+        email=body.email,
+        display_name=body.display_name,
+    )
     return UserCreated(user=await _user(conn, tenant, uuid.UUID(user.user_id)), password=generated)
 
 
@@ -151,10 +150,10 @@ async def update_tenant_user(
     assert tenant
     fields = body.model_fields_set
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     await _user(conn, tenant, user_id)
     if str(user_id) == principal.sub and fields & {"role", "enabled"}:
-        raise ApiError(400, "bad_request", "you cannot change your own role or status")
+        raise PulseError(400, "bad_request", "you cannot change your own role or status")
     values: dict[str, object] = {}
     if "email" in fields:
         values["email"] = body.email
@@ -186,8 +185,7 @@ async def reset_password(
     assert tenant
     user = await _user(conn, tenant, user_id)
     password = secrets.token_urlsafe(15)
-    with as_api_errors():
-        await set_password(conn, str(user_id), password)
+    await set_password(conn, str(user_id), password)
     await _end_sessions(request, user_id, "password_reset")
     return UserCreated(user=user, password=password)
 
@@ -200,6 +198,6 @@ async def delete_tenant_user(
     assert tenant
     await _user(conn, tenant, user_id)
     if str(user_id) == principal.sub:
-        raise ApiError(400, "bad_request", "you cannot delete yourself")
+        raise PulseError(400, "bad_request", "you cannot delete yourself")
     await _end_sessions(request, user_id, "user_deleted")
     await conn.execute("DELETE FROM users WHERE tenant_id = $1 AND user_id = $2", tenant, user_id)

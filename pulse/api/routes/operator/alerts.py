@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 
 from pulse.api.deps import OperatorDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries.alerts import AlertList, AlertPublic, AlertType
 from pulse.api.routes.params import AlertId
 from pulse.api.routes.v2.alerts import StatusFilter, statuses_for
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/operator/alerts",
@@ -52,5 +53,5 @@ async def list_all_alerts(
 async def view_alert(conn: OperatorDb, alert_id: AlertId) -> AlertPublic:
     alert = await alert_queries.get_alert(conn, None, alert_id)
     if alert is None:
-        raise ApiError(404, "not_found", f"no alert {alert_id}")
+        raise PulseError(404, "not_found", f"no alert {alert_id}")
     return alert

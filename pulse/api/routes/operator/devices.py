@@ -7,11 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from pulse.api.deps import OperatorDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries.devices import DeviceList, DevicePublic
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/operator",
@@ -60,5 +61,5 @@ async def view_device(
 ) -> DevicePublic:
     device = await device_queries.get_device(conn, tenant_id, device_id)
     if device is None:
-        raise ApiError(404, "not_found", f"no device {device_id!r} in tenant {tenant_id!r}")
+        raise PulseError(404, "not_found", f"no device {device_id!r} in tenant {tenant_id!r}")
     return device

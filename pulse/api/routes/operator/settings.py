@@ -11,7 +11,8 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from pulse.api.deps import OperatorAdmin, OperatorDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
+from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/operator/settings",
@@ -83,7 +84,7 @@ async def update_settings(conn: OperatorDb, principal: OperatorAdmin, body: Sett
         if problem:
             problems[key] = problem
     if problems:
-        raise ApiError(400, "invalid_settings", problems)
+        raise PulseError(400, "invalid_settings", problems)
     await conn.executemany(
         """INSERT INTO app_settings (key, value) VALUES ($1, $2)
            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",

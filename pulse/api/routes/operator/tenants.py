@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import OperatorAdmin, OperatorDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.routes.customer.models import Metadata, Name, ShortText
+from pulse.errors import PulseError
+from pulse.provisioning import tenants
 from pulse.provisioning.devices import TENANT_ID_PATTERN
 
 router = APIRouter(
@@ -77,7 +79,7 @@ _COLUMNS = (
 async def _tenant(conn, tenant_id: str) -> TenantPublic:
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants WHERE tenant_id = $1", tenant_id)
     if row is None:
-        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
     return TenantPublic(**dict(row))
 
 
@@ -102,36 +104,19 @@ async def list_tenants(
 
 @router.post("", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
 async def create_tenant(conn: OperatorDb, principal: OperatorAdmin, body: TenantCreate) -> TenantCreated:
-    inserted = await conn.fetchval(
-        """INSERT INTO tenants (tenant_id, name, contact_email, contact_name, metadata)
-           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING tenant_id""",
+    created = await tenants.create_tenant(
+        conn,
         body.tenant_id,
         body.name,
-        body.contact_email,
-        body.contact_name,
-        body.metadata,
+        device_limit=body.device_limit,
+        term_days=body.term_days,
+        actor=principal.sub,
+        actor_type="operator",
+        contact_email=body.contact_email,
+        contact_name=body.contact_name,
+        metadata=body.metadata,
     )
-    if inserted is None:
-        raise ApiError(409, "tenant_exists", f"tenant {body.tenant_id!r} already exists")
-    subscription_id = await conn.fetchval(
-        """INSERT INTO subscriptions (tenant_id, subscription_type, device_limit, term_start, term_end, status,
-                                      description, created_by)
-           VALUES ($1, 'MAIN', $2, now(), now() + make_interval(days => $3), 'ACTIVE', 'Created with the tenant', $4)
-           RETURNING subscription_id""",
-        body.tenant_id,
-        body.device_limit,
-        body.term_days,
-        f"operator:{principal.sub}",
-    )
-    await conn.execute(
-        """INSERT INTO subscription_audit (tenant_id, subscription_id, event_type, actor_type, actor_id, new_state)
-           VALUES ($1, $2, 'SUBSCRIPTION_CREATED', 'admin', $3, $4)""",
-        body.tenant_id,
-        subscription_id,
-        principal.sub,
-        {"device_limit": body.device_limit, "term_days": body.term_days, "subscription_type": "MAIN"},
-    )
-    return TenantCreated(tenant=await _tenant(conn, body.tenant_id), subscription_id=subscription_id)
+    return TenantCreated(tenant=await _tenant(conn, body.tenant_id), subscription_id=created.subscription_id)
 
 
 @router.get("/{tenant_id}", response_model=TenantPublic)
@@ -145,9 +130,9 @@ async def update_tenant(
 ) -> TenantPublic:
     fields = body.model_fields_set
     if not fields:
-        raise ApiError(400, "bad_request", "no fields to update")
+        raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & {"name", "status", "metadata"}):
-        raise ApiError(400, "bad_request", "name, status and metadata cannot be null")
+        raise PulseError(400, "bad_request", "name, status and metadata cannot be null")
     values: dict[str, object] = {f: getattr(body, f) for f in fields}
     assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
     if "status" in values:  # the right-hand side sees the old row: compare the new status parameter
@@ -158,7 +143,7 @@ async def update_tenant(
     if not await conn.fetchval(
         f"UPDATE tenants SET {assignments} WHERE tenant_id = $1 RETURNING 1", tenant_id, *values.values()
     ):
-        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
     return await _tenant(conn, tenant_id)
 
 
@@ -169,5 +154,5 @@ async def delete_tenant(conn: OperatorDb, principal: OperatorAdmin, tenant_id: T
         "UPDATE tenants SET status = 'DELETED', deleted_at = now() WHERE tenant_id = $1 RETURNING 1",
         tenant_id,
     ):
-        raise ApiError(404, "not_found", f"no tenant {tenant_id!r}")
+        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
     return await _tenant(conn, tenant_id)

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from pulse.api.deps import CustomerPrincipal, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries.alerts import AlertList, AlertPublic, AlertType
 from pulse.api.routes.params import AlertId, SiteFilter
+from pulse.errors import PulseError
 
 router = APIRouter(prefix="/api/v2/alerts", tags=["v2-alerts"], responses={401: {"model": ErrorBody}})
 
@@ -72,5 +73,5 @@ async def get_alert(principal: CustomerPrincipal, conn: TenantDb, alert_id: Aler
     assert principal.tenant_id
     alert = await alert_queries.get_alert(conn, principal.tenant_id, alert_id)
     if alert is None:
-        raise ApiError(404, "not_found", f"no alert {alert_id}")
+        raise PulseError(404, "not_found", f"no alert {alert_id}")
     return AlertDetail(tenant_id=principal.tenant_id, alert=alert)

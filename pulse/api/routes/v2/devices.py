@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from pulse.api.deps import CustomerPrincipal, TenantDb
-from pulse.api.errors import ApiError, ErrorBody
+from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
 from pulse.api.queries.devices import DeviceList, DevicePublic
 from pulse.api.queries.telemetry import MAX_BUCKETS, MAX_METRICS, Bucket, LatestTelemetry, TelemetryHistory
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list, utc
+from pulse.errors import PulseError
 
 router = APIRouter(prefix="/api/v2/devices", tags=["v2-devices"], responses={401: {"model": ErrorBody}})
 
@@ -28,7 +29,7 @@ class DeviceDetail(BaseModel):
 async def require_device(conn, tenant_id: str, device_id: str) -> DevicePublic:
     device = await device_queries.get_device(conn, tenant_id, device_id)
     if device is None:
-        raise ApiError(404, "not_found", f"no device {device_id!r}")
+        raise PulseError(404, "not_found", f"no device {device_id!r}")
     return device
 
 
@@ -94,10 +95,10 @@ async def telemetry_history(
     end = utc(end) or datetime.now(UTC)
     start = utc(start) or end - timedelta(hours=hours)
     if start >= end:
-        raise ApiError(400, "bad_request", "start must be before end")
+        raise PulseError(400, "bad_request", "start must be before end")
     selected = split_list(metrics, max_items=MAX_METRICS, name="metrics")
     if bucket != Bucket.RAW and telemetry_queries.bucket_count(start, end, bucket) > MAX_BUCKETS:
-        raise ApiError(400, "too_many_buckets", f"the range holds more than {MAX_BUCKETS} {bucket} buckets")
+        raise PulseError(400, "too_many_buckets", f"the range holds more than {MAX_BUCKETS} {bucket} buckets")
     await require_device(conn, principal.tenant_id, device_id)
     history = TelemetryHistory(device_id=device_id, bucket=bucket, start=start, end=end)
     if bucket == Bucket.RAW:

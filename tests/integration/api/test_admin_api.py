@@ -7,8 +7,8 @@ import asyncio
 import httpx
 import pytest
 
+from pulse.api.app import create_admin_app
 from pulse.db.tx import operator_tx
-from pulse.provisioning.admin_api import create_admin_app
 from pulse.provisioning.tokens import secret_matches
 
 KEY = "test-admin-key-0123456789"

@@ -8,8 +8,8 @@ import contextlib
 import httpx
 import pytest
 
+from pulse.api.app import create_admin_app
 from pulse.notify import service as notify_service
-from pulse.provisioning.admin_api import create_admin_app
 from tests.integration.ingest.helpers import make_tenant, wait_for
 from tests.integration.notify.helpers import Receiver, open_alert
 from tests.integration.notify.test_delivery import SECRET, verify_standard

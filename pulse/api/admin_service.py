@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from pulse.api.app import create_admin_app
 from pulse.api.service import bind_socket, serve_app
 from pulse.config import Settings
 from pulse.db.pool import create_pool
 from pulse.log import get_logger
-from pulse.provisioning.admin_api import create_admin_app
 
 log = get_logger("pulse.admin")
 

@@ -11,17 +11,18 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from pulse.api.errors import ApiError, ErrorBody
-from pulse.db.tx import operator_tx
+from pulse.api.deps import AdminDb, AdminKey, AppSettings
+from pulse.api.errors import ErrorBody
+from pulse.api.routes.admin.models import TenantId
+from pulse.errors import PulseError
 from pulse.notify import configs
 from pulse.notify.configs import ChannelKind
 from pulse.notify.ssrf import Policy
-from pulse.provisioning.admin_api import ACTOR, TenantId, require_admin_key
 
-router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[Depends(require_admin_key)])
+router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[AdminKey])
 
 Event = Literal["OPEN", "ACKNOWLEDGED", "ESCALATED", "CLOSED"]
 Severity = Literal["CRITICAL", "WARNING", "INFO"]
@@ -55,48 +56,46 @@ class IntegrationList(BaseModel):
 @router.post(
     "/integrations", status_code=201, response_model=IntegrationPublic, responses={422: {"model": ErrorBody}}
 )
-async def create_integration(body: IntegrationCreate, request: Request) -> IntegrationPublic:
+async def create_integration(
+    body: IntegrationCreate, conn: AdminDb, settings: AppSettings
+) -> IntegrationPublic:
     """Create a webhook or Slack integration for a tenant (the URL must pass the outbound-safety check)."""
     try:
-        config = await configs.validate(
-            body.type, body.config, Policy.from_settings(request.app.state.settings)
-        )
+        config = await configs.validate(body.type, body.config, Policy.from_settings(settings))
     except configs.ConfigInvalid as exc:
-        raise ApiError(422, "invalid_config", str(exc)) from None
+        raise PulseError(422, "invalid_config", str(exc)) from None
     except configs.TargetRefused as exc:
-        raise ApiError(422, "url_refused", str(exc)) from None
-    async with operator_tx(request.app.state.pool, ACTOR) as conn:
-        if not await conn.fetchval("SELECT 1 FROM tenants WHERE tenant_id = $1", body.tenant_id):
-            raise ApiError(404, "tenant_not_found", f"no tenant {body.tenant_id!r}")
-        row = await conn.fetchrow(
-            """INSERT INTO integrations (tenant_id, name, type, enabled, config_json)
-               VALUES ($1, $2, $3, $4, $5)
-               RETURNING tenant_id, integration_id, name, type, enabled, created_at""",
-            body.tenant_id,
-            body.name,
-            body.type,
-            body.enabled,
-            configs.stored(config),
-        )
+        raise PulseError(422, "url_refused", str(exc)) from None
+    if not await conn.fetchval("SELECT 1 FROM tenants WHERE tenant_id = $1", body.tenant_id):
+        raise PulseError(404, "tenant_not_found", f"no tenant {body.tenant_id!r}")
+    row = await conn.fetchrow(
+        """INSERT INTO integrations (tenant_id, name, type, enabled, config_json)
+           VALUES ($1, $2, $3, $4, $5)
+           RETURNING tenant_id, integration_id, name, type, enabled, created_at""",
+        body.tenant_id,
+        body.name,
+        body.type,
+        body.enabled,
+        configs.stored(config),
+    )
     return IntegrationPublic(**dict(row))
 
 
 @router.get("/integrations", response_model=IntegrationList)
 async def list_integrations(
-    request: Request,
+    conn: AdminDb,
     tenant_id: Annotated[str | None, Query(max_length=64)] = None,
     enabled: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> IntegrationList:
-    async with operator_tx(request.app.state.pool, ACTOR) as conn:
-        rows = await conn.fetch(
-            """SELECT tenant_id, integration_id, name, type, enabled, created_at FROM integrations
-                WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::boolean IS NULL OR enabled = $2)
-                ORDER BY created_at DESC LIMIT $3""",
-            tenant_id,
-            enabled,
-            limit,
-        )
+    rows = await conn.fetch(
+        """SELECT tenant_id, integration_id, name, type, enabled, created_at FROM integrations
+            WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::boolean IS NULL OR enabled = $2)
+            ORDER BY created_at DESC LIMIT $3""",
+        tenant_id,
+        enabled,
+        limit,
+    )
     return IntegrationList(data=[IntegrationPublic(**dict(r)) for r in rows], count=len(rows))
 
 
@@ -133,54 +132,52 @@ _ROUTE_COLUMNS = (
 @router.post(
     "/integration-routes", status_code=201, response_model=RoutePublic, responses={404: {"model": ErrorBody}}
 )
-async def create_route(body: RouteCreate, request: Request) -> RoutePublic:
+async def create_route(body: RouteCreate, conn: AdminDb) -> RoutePublic:
     """Route a tenant's alert events (filtered) to one of its integrations."""
-    async with operator_tx(request.app.state.pool, ACTOR) as conn:
-        if not await conn.fetchval(
-            "SELECT 1 FROM integrations WHERE tenant_id = $1 AND integration_id = $2",
-            body.tenant_id,
-            body.integration_id,
-        ):
-            raise ApiError(
-                404, "integration_not_found", f"no integration {body.integration_id} in {body.tenant_id!r}"
-            )
-        row = await conn.fetchrow(
-            f"""INSERT INTO integration_routes (tenant_id, integration_id, name, enabled, min_severity, severities,
-                                                alert_types, site_ids, device_prefixes, deliver_on, priority)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_ROUTE_COLUMNS}""",
-            body.tenant_id,
-            body.integration_id,
-            body.name,
-            body.enabled,
-            body.min_severity,
-            body.severities,
-            body.alert_types,
-            body.site_ids,
-            body.device_prefixes,
-            body.deliver_on,
-            body.priority,
+    if not await conn.fetchval(
+        "SELECT 1 FROM integrations WHERE tenant_id = $1 AND integration_id = $2",
+        body.tenant_id,
+        body.integration_id,
+    ):
+        raise PulseError(
+            404, "integration_not_found", f"no integration {body.integration_id} in {body.tenant_id!r}"
         )
+    row = await conn.fetchrow(
+        f"""INSERT INTO integration_routes (tenant_id, integration_id, name, enabled, min_severity, severities,
+                                            alert_types, site_ids, device_prefixes, deliver_on, priority)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_ROUTE_COLUMNS}""",
+        body.tenant_id,
+        body.integration_id,
+        body.name,
+        body.enabled,
+        body.min_severity,
+        body.severities,
+        body.alert_types,
+        body.site_ids,
+        body.device_prefixes,
+        body.deliver_on,
+        body.priority,
+    )
     return RoutePublic(**dict(row))
 
 
 @router.get("/integration-routes", response_model=RouteList)
 async def list_routes(
-    request: Request,
+    conn: AdminDb,
     tenant_id: Annotated[str | None, Query(max_length=64)] = None,
     integration_id: UUID | None = None,
     enabled: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> RouteList:
     """Routes ordered by priority (lowest first), newest first within a priority."""
-    async with operator_tx(request.app.state.pool, ACTOR) as conn:
-        rows = await conn.fetch(
-            f"""SELECT {_ROUTE_COLUMNS} FROM integration_routes
-                 WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR integration_id = $2)
-                   AND ($3::boolean IS NULL OR enabled = $3)
-                 ORDER BY priority, created_at DESC LIMIT $4""",
-            tenant_id,
-            integration_id,
-            enabled,
-            limit,
-        )
+    rows = await conn.fetch(
+        f"""SELECT {_ROUTE_COLUMNS} FROM integration_routes
+             WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR integration_id = $2)
+               AND ($3::boolean IS NULL OR enabled = $3)
+             ORDER BY priority, created_at DESC LIMIT $4""",
+        tenant_id,
+        integration_id,
+        enabled,
+        limit,
+    )
     return RouteList(data=[RoutePublic(**dict(r)) for r in rows], count=len(rows))

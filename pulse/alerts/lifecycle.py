@@ -14,6 +14,10 @@ from typing import Any
 
 import asyncpg
 
+# Stops an escalation: no next step, and a new run id so that a worker still holding the old one finds
+# its claim fenced off and does nothing. Every status change away from OPEN sets both, in the same UPDATE.
+STOP_ESCALATION = "next_escalation_at = NULL, escalation_run_id = gen_random_uuid()"
+
 
 @dataclass(frozen=True, slots=True)
 class AlertSpec:
@@ -76,8 +80,7 @@ async def close_alerts(
     if not fingerprints:
         return 0
     result = await conn.execute(
-        """UPDATE alerts SET status = 'CLOSED', closed_at = $3, next_escalation_at = NULL,
-                             escalation_run_id = gen_random_uuid(),
+        f"""UPDATE alerts SET status = 'CLOSED', closed_at = $3, {STOP_ESCALATION},
                              details = details || jsonb_build_object('close_reason', $4::text)
             WHERE tenant_id = $1 AND fingerprint = ANY($2::text[]) AND status IN ('OPEN', 'ACKNOWLEDGED')""",
         tenant_id,
