@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pulse.identity.roles import OPERATOR, TENANT_ROLES
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -20,14 +18,6 @@ class Principal:
 
     def has(self, role: str) -> bool:
         return role in self.roles
-
-    @property
-    def is_operator(self) -> bool:
-        return OPERATOR in self.roles
-
-    @property
-    def is_tenant_user(self) -> bool:
-        return bool(self.roles & TENANT_ROLES)
 
     @property
     def display(self) -> str:

@@ -3,6 +3,8 @@ detection, revocation, client credentials, rate limits and the CSRF check."""
 
 from __future__ import annotations
 
+import html
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -72,7 +74,10 @@ async def test_login_page_escapes_what_it_echoes(client) -> None:
     page = await client.get("/oauth/authorize", params=params)
     assert page.status_code == 200
     assert "<script>alert(1)" not in page.text
-    assert "&quot;&gt;&lt;script&gt;" in page.text
+    # Escaped, and carried through unchanged (either spelling of the escaped quote is HTML).
+    carried = re.search(r'name="state" value="([^"]*)"', page.text)
+    assert carried and "&gt;&lt;script&gt;" in carried.group(1)
+    assert html.unescape(carried.group(1)) == '"><script>alert(1)</script>'
     assert page.headers["x-frame-options"] == "DENY"
 
 
