@@ -4,6 +4,7 @@ in the same run. Results go in bench/README.md."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -21,11 +22,14 @@ MqttUrl = Annotated[str | None, typer.Option(help="A broker (default: a private 
 JsonOut = Annotated[Path | None, typer.Option("--json", help="Also write the figures as JSON here.")]
 
 
-def _run(benchmark, format_report, as_json, json_out: Path | None) -> None:
-    result = asyncio.run(benchmark)
-    typer.echo(format_report(result))
+def _run(name: str, json_out: Path | None, **options: object) -> None:
+    """Run `pulse.bench.<name>` (imported only now: each bench pulls in what it measures), print its
+    report and optionally write the figures as JSON."""
+    module = importlib.import_module(f"pulse.bench.{name}")
+    result = asyncio.run(getattr(module, f"run_{name}_bench")(**options))
+    typer.echo(module.format_report(result))
     if json_out is not None:
-        json_out.write_bytes(as_json(result))
+        json_out.write_bytes(module.as_json(result))
 
 
 @bench_app.command()
@@ -44,19 +48,14 @@ def ingest(
     json_out: JsonOut = None,
 ) -> None:
     """Ingest throughput: committed rows/s vs a bare paho subscriber, losses at QoS 0/1, HTTP batch rate."""
-    from pulse.bench.ingest import as_json, format_report, run_ingest_bench
-
     _run(
-        run_ingest_bench(
-            devices=devices,
-            messages=messages,
-            http_messages=http_messages,
-            database_url=database_url,
-            mqtt_url=mqtt_url,
-        ),
-        format_report,
-        as_json,
+        "ingest",
         json_out,
+        devices=devices,
+        messages=messages,
+        http_messages=http_messages,
+        database_url=database_url,
+        mqtt_url=mqtt_url,
     )
 
 
@@ -86,21 +85,16 @@ def api(
 ) -> None:
     """API read latency over HTTP: p50/p95/p99 of device list, device detail, alerts list and a 24-hour
     chart in 1-minute buckets, against GET /healthz and the same queries run directly with asyncpg."""
-    from pulse.bench.api import as_json, format_report, run_api_bench
-
     _run(
-        run_api_bench(
-            devices=devices,
-            rows=rows,
-            alerts=alerts,
-            requests=requests,
-            concurrency=concurrency,
-            database_url=database_url,
-            mqtt_url=mqtt_url,
-        ),
-        format_report,
-        as_json,
+        "api",
         json_out,
+        devices=devices,
+        rows=rows,
+        alerts=alerts,
+        requests=requests,
+        concurrency=concurrency,
+        database_url=database_url,
+        mqtt_url=mqtt_url,
     )
 
 
@@ -124,20 +118,15 @@ def alerts(
 ) -> None:
     """Alert evaluation: publish → committed alert p50/p95/p99 under background telemetry at half the
     ingest capacity, NO_HEARTBEAT for a fleet falling silent, evaluator CPU per 1,000 messages."""
-    from pulse.bench.alerts import as_json, format_report, run_alerts_bench
-
     _run(
-        run_alerts_bench(
-            breaches=breaches,
-            silent=silent,
-            stale_seconds=stale_seconds,
-            capacity_messages=capacity_messages,
-            database_url=database_url,
-            mqtt_url=mqtt_url,
-        ),
-        format_report,
-        as_json,
+        "alerts",
         json_out,
+        breaches=breaches,
+        silent=silent,
+        stale_seconds=stale_seconds,
+        capacity_messages=capacity_messages,
+        database_url=database_url,
+        mqtt_url=mqtt_url,
     )
 
 
@@ -168,17 +157,12 @@ def notify(
 ) -> None:
     """Webhook delivery: jobs/s of `pulse run notify` to a local receiver against a plain httpx poster
     (same concurrency and body size), and alert commit → delivery latency p50/p95/p99."""
-    from pulse.bench.notify import as_json, format_report, run_notify_bench
-
     _run(
-        run_notify_bench(
-            alerts=alerts,
-            latency_alerts=latency_alerts,
-            rate=rate,
-            concurrency=concurrency,
-            database_url=database_url,
-        ),
-        format_report,
-        as_json,
+        "notify",
         json_out,
+        alerts=alerts,
+        latency_alerts=latency_alerts,
+        rate=rate,
+        concurrency=concurrency,
+        database_url=database_url,
     )
