@@ -41,6 +41,7 @@ from pulse.evaluator.sweeps import (
 )
 from pulse.evaluator.tenant_config import ConfigCache
 from pulse.log import get_logger
+from pulse.periodic import run_every
 
 log = get_logger("pulse.evaluator")
 
@@ -194,13 +195,18 @@ class Evaluator:
         return opened, closed
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-        while True:
-            try:
-                await job()
-            except Exception as exc:  # a database outage slows the evaluator down; it never stops it
-                self.stats["errors"] += 1
-                log.warning(f"{name} failed; will retry", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(interval)
+        # A database outage slows the evaluator down; it never stops it: every failure is a warning.
+        await run_every(
+            interval,
+            job,
+            log=log,
+            failure=f"{name} failed; will retry",
+            expected=(Exception,),
+            on_error=lambda _exc: self._count_error(),
+        )
+
+    def _count_error(self) -> None:
+        self.stats["errors"] += 1
 
     # --- the listener ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer
 from pulse.ingest.pipeline import Ingestor
 from pulse.ingest.writer import BatchWriter
 from pulse.log import get_logger
+from pulse.periodic import run_every
 
 log = get_logger("pulse.ingest")
 
@@ -47,17 +48,26 @@ async def wait_for_limits(ingestor: Ingestor) -> None:
 
 
 async def log_stats(ingestor: Ingestor) -> None:
-    while True:
-        await asyncio.sleep(STATS_INTERVAL)
-        s = ingestor.writer.stats
-        log.info(
-            "ingest stats",
-            accepted=ingestor.counts["accepted"],
-            rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
-            rows_written=s.rows_written,
-            pending=ingestor.writer.pending,
-            last_flush_ms=round(s.last_flush_ms, 1),
-        )
+    """A summary line every `STATS_INTERVAL` seconds, until cancelled."""
+    await run_every(
+        STATS_INTERVAL,
+        lambda: _log_stats_once(ingestor),
+        log=log,
+        failure="could not log ingest stats",
+        wait_first=True,
+    )
+
+
+async def _log_stats_once(ingestor: Ingestor) -> None:
+    s = ingestor.writer.stats
+    log.info(
+        "ingest stats",
+        accepted=ingestor.counts["accepted"],
+        rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
+        rows_written=s.rows_written,
+        pending=ingestor.writer.pending,
+        last_flush_ms=round(s.last_flush_ms, 1),
+    )
 
 
 async def run(settings: Settings) -> None:
