@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from pulse.backoff import Backoff
 from pulse.config import Settings
 from pulse.db.pool import create_pool
 from pulse.ingest.auth_cache import DeviceAuthCache
@@ -36,15 +37,14 @@ def build_ingestor(settings: Settings, pool) -> Ingestor:
 
 async def wait_for_limits(ingestor: Ingestor) -> None:
     """Read the live limits once before taking traffic; keep trying while the database starts."""
-    delay = 0.2
+    backoff = Backoff(0.2, 5.0)
     while True:
         try:
             await ingestor.limits.refresh()
             return
         except (OSError, TimeoutError, ConnectionError) as exc:
             log.warning("waiting for the database", error=str(exc))
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
+        await backoff.sleep()
 
 
 async def log_stats(ingestor: Ingestor) -> None:

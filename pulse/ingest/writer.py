@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from pulse.backoff import Backoff
 from pulse.db.tx import operator_tx
 from pulse.ingest.reasons import Reason
 from pulse.log import get_logger
@@ -161,7 +162,7 @@ class BatchWriter:
                 self._in_flight = 0
 
     async def _write_with_retry(self, items: list[_Item]) -> None:
-        delay = 0.1
+        backoff = Backoff(0.1, 5.0)
         while True:
             try:
                 outcomes = await self._write_once(items)
@@ -177,9 +178,9 @@ class BatchWriter:
                         if not is_transient(again):
                             raise
                 self.stats.retries += 1
+                delay = backoff.next_delay()
                 log.warning("batch write failed; keeping it and retrying", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         _complete(items, outcomes)
 
     async def _write_once(self, items: list[_Item]) -> list[Reason | None]:

@@ -35,6 +35,7 @@ import httpx
 import orjson
 from pydantic import SecretStr, ValidationError
 
+from pulse.backoff import full_jitter
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
@@ -58,8 +59,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds before attempt `attempt + 1`: full jitter, never sooner than Retry-After."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        jittered = rng.uniform(0, ceiling)
+        jittered = full_jitter(attempt, self.base_seconds, self.max_seconds, rng)
         if retry_after is not None:
             return min(self.max_seconds, max(jittered, retry_after))
         return jittered
