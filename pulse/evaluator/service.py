@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from pulse import metrics
 from pulse.config import Settings
 from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
@@ -83,7 +84,16 @@ class Evaluator:
         self._cursors: dict[str, datetime] = {}
         self._seen: dict[tuple[str, str], datetime] = {}  # (tenant, device) → last_seen_at evaluated
         self.listening = asyncio.Event()
-        self.stats = {"batches": 0, "snapshots": 0, "opened": 0, "closed": 0, "errors": 0}
+        # this evaluator's own counts (tests read them), each also added to the process's metrics
+        self.stats = metrics.Tally(
+            {
+                "batches": metrics.EVALUATOR_BATCHES,
+                "snapshots": metrics.EVALUATOR_SNAPSHOTS,
+                "opened": metrics.EVALUATOR_ALERTS_OPENED,
+                "closed": metrics.EVALUATOR_ALERTS_CLOSED,
+                "errors": metrics.EVALUATOR_ERRORS,
+            }
+        )
 
     # --- telemetry-driven ------------------------------------------------------------------------
 
@@ -121,10 +131,10 @@ class Evaluator:
             self._cursors[tenant_id] = max(newest, since) if since else newest
             if len(snapshots) == SNAPSHOT_LIMIT:
                 self.mark_dirty(tenant_id)  # more to read
-        self.stats["batches"] += 1
-        self.stats["snapshots"] += len(fresh)
-        self.stats["opened"] += len(outcome.opened)
-        self.stats["closed"] += outcome.closed
+        self.stats.inc("batches")
+        self.stats.inc("snapshots", len(fresh))
+        self.stats.inc("opened", len(outcome.opened))
+        self.stats.inc("closed", outcome.closed)
         return outcome
 
     async def _arrivals_loop(self) -> None:
@@ -136,7 +146,7 @@ class Evaluator:
                 try:
                     await self.evaluate_tenant(tenant_id)
                 except Exception as exc:
-                    self.stats["errors"] += 1
+                    self.stats.inc("errors")
                     log.warning(
                         "evaluation failed; will retry",
                         tenant_id=tenant_id,
@@ -164,7 +174,7 @@ class Evaluator:
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, tenant_id
                 )
-                self.stats["closed"] += await close_quiet(conn, tenant_id, pairs, now)
+                self.stats.inc("closed", await close_quiet(conn, tenant_id, pairs, now))
         return len(transitions)
 
     async def gaps_once(self, now: datetime | None = None) -> tuple[int, int]:
@@ -202,11 +212,8 @@ class Evaluator:
             log=log,
             failure=f"{name} failed; will retry",
             expected=(Exception,),
-            on_error=lambda _exc: self._count_error(),
+            on_error=lambda _exc: self.stats.inc("errors"),
         )
-
-    def _count_error(self) -> None:
-        self.stats["errors"] += 1
 
     # --- the listener ------------------------------------------------------------------------------
 
