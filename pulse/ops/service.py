@@ -1,7 +1,9 @@
-"""The `ops` service: platform housekeeping. Two timers: retention — telemetry/system-metrics partitions
-ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages and old notification history pruned — and the
-incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`) — and a watch for service
-processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts)."""
+"""The `ops` service: platform housekeeping on three timers (`pulse.periodic.run_every`):
+- retention: telemetry/system-metrics partitions created ahead of time and dropped past retention
+  (`pulse.db.partitions`), quarantined messages and old notification history pruned;
+- the incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`);
+- a watch for service processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts).
+"""
 
 from __future__ import annotations
 
