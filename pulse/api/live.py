@@ -28,6 +28,7 @@ from typing import Any
 import asyncpg
 
 from pulse.api.queries.alerts import AlertPublic
+from pulse.backoff import Backoff
 from pulse.db.pool import init_connection
 from pulse.db.tx import tenant_tx
 from pulse.log import get_logger
@@ -115,7 +116,7 @@ class LiveHub:
     # --- the listener and the fan-out ----------------------------------------------------------
 
     async def _run(self) -> None:
-        backoff = 0.5
+        backoff = Backoff(0.5, 30.0)
         idle_since: float | None = None
         loop = asyncio.get_running_loop()
         while True:
@@ -127,7 +128,7 @@ class LiveHub:
                 for channel in (*DEVICE_CHANNELS, ALERT_CHANNEL):
                     await conn.add_listener(channel, self._on_notify)
                 self.listening.set()
-                backoff = 0.5
+                backoff.reset()
                 self._mark_all_dirty()  # catch up on anything sent while we were not listening
                 while not lost.is_set():
                     with contextlib.suppress(TimeoutError):
@@ -148,8 +149,7 @@ class LiveHub:
                 raise
             except Exception as exc:  # a lost database must not end live updates for good
                 log.warning("live listener failed; reconnecting", error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 30.0)
+                await backoff.sleep()
             finally:
                 self.listening.clear()
                 if conn is not None and not conn.is_closed():

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 
 import asyncpg
 
+from pulse.backoff import Backoff
 from pulse.db.pool import init_connection
 from pulse.log import get_logger
 
@@ -41,7 +42,7 @@ async def listen_forever(
     listening: asyncio.Event,
     name: str,
 ) -> None:
-    delay = 0.5
+    backoff = Backoff(0.5, 10.0)
     while True:
         conn = None
         try:
@@ -52,7 +53,7 @@ async def listen_forever(
                 await conn.add_listener(channel, on_notify)
             await on_connected()
             listening.set()
-            delay = 0.5
+            backoff.reset()
             while not lost.is_set():
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lost.wait(), timeout=PING_SECONDS)
@@ -67,5 +68,4 @@ async def listen_forever(
             if conn is not None and not conn.is_closed():
                 with contextlib.suppress(Exception):
                     await conn.close(timeout=2)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 10.0)
+        await backoff.sleep()

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from pulse import metrics
 from pulse.config import Settings
 from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
@@ -41,6 +42,7 @@ from pulse.evaluator.sweeps import (
 )
 from pulse.evaluator.tenant_config import ConfigCache
 from pulse.log import get_logger
+from pulse.periodic import run_every
 
 log = get_logger("pulse.evaluator")
 
@@ -82,7 +84,16 @@ class Evaluator:
         self._cursors: dict[str, datetime] = {}
         self._seen: dict[tuple[str, str], datetime] = {}  # (tenant, device) → last_seen_at evaluated
         self.listening = asyncio.Event()
-        self.stats = {"batches": 0, "snapshots": 0, "opened": 0, "closed": 0, "errors": 0}
+        # this evaluator's own counts (tests read them), each also added to the process's metrics
+        self.stats = metrics.Tally(
+            {
+                "batches": metrics.EVALUATOR_BATCHES,
+                "snapshots": metrics.EVALUATOR_SNAPSHOTS,
+                "opened": metrics.EVALUATOR_ALERTS_OPENED,
+                "closed": metrics.EVALUATOR_ALERTS_CLOSED,
+                "errors": metrics.EVALUATOR_ERRORS,
+            }
+        )
 
     # --- telemetry-driven ------------------------------------------------------------------------
 
@@ -120,10 +131,10 @@ class Evaluator:
             self._cursors[tenant_id] = max(newest, since) if since else newest
             if len(snapshots) == SNAPSHOT_LIMIT:
                 self.mark_dirty(tenant_id)  # more to read
-        self.stats["batches"] += 1
-        self.stats["snapshots"] += len(fresh)
-        self.stats["opened"] += len(outcome.opened)
-        self.stats["closed"] += outcome.closed
+        self.stats.inc("batches")
+        self.stats.inc("snapshots", len(fresh))
+        self.stats.inc("opened", len(outcome.opened))
+        self.stats.inc("closed", outcome.closed)
         return outcome
 
     async def _arrivals_loop(self) -> None:
@@ -135,7 +146,7 @@ class Evaluator:
                 try:
                     await self.evaluate_tenant(tenant_id)
                 except Exception as exc:
-                    self.stats["errors"] += 1
+                    self.stats.inc("errors")
                     log.warning(
                         "evaluation failed; will retry",
                         tenant_id=tenant_id,
@@ -163,7 +174,7 @@ class Evaluator:
                 await conn.execute(
                     "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, tenant_id
                 )
-                self.stats["closed"] += await close_quiet(conn, tenant_id, pairs, now)
+                self.stats.inc("closed", await close_quiet(conn, tenant_id, pairs, now))
         return len(transitions)
 
     async def gaps_once(self, now: datetime | None = None) -> tuple[int, int]:
@@ -194,13 +205,15 @@ class Evaluator:
         return opened, closed
 
     async def _every(self, interval: float, job: Callable[[], Awaitable[object]], name: str) -> None:
-        while True:
-            try:
-                await job()
-            except Exception as exc:  # a database outage slows the evaluator down; it never stops it
-                self.stats["errors"] += 1
-                log.warning(f"{name} failed; will retry", error=f"{type(exc).__name__}: {exc}")
-            await asyncio.sleep(interval)
+        # A database outage slows the evaluator down; it never stops it: every failure is a warning.
+        await run_every(
+            interval,
+            job,
+            log=log,
+            failure=f"{name} failed; will retry",
+            expected=(Exception,),
+            on_error=lambda _exc: self.stats.inc("errors"),
+        )
 
     # --- the listener ------------------------------------------------------------------------------
 

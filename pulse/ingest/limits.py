@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 import asyncpg
 
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
+from pulse.periodic import OUTAGE_ERRORS, run_every
 
 log = get_logger("pulse.ingest")
 
@@ -71,9 +71,12 @@ class LimitsWatcher:
         self.current = await read_limits(self._pool)
 
     async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.refresh()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("could not re-read ingest limits; keeping the current ones", error=str(exc))
+        # The first read happened before ingest took traffic (`service.wait_for_limits`): wait first.
+        await run_every(
+            self._interval,
+            self.refresh,
+            log=log,
+            failure="could not re-read ingest limits; keeping the current ones",
+            expected=OUTAGE_ERRORS,
+            wait_first=True,
+        )

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from pulse import metrics
 from pulse.config import Settings
 from pulse.ingest.auth_cache import MISSING, DeviceAuth, DeviceAuthCache
 from pulse.ingest.envelope import TOPIC, TOPIC_SEGMENT, Envelope, EnvelopeError, parse_envelope
@@ -71,7 +72,13 @@ class Ingestor:
         self._tenant_buckets = TokenBuckets()
         self._quarantine_minute: datetime | None = None
         self._quarantined: Counter[tuple[str, str]] = Counter()
-        self.counts: Counter[str] = Counter()  # "accepted" or a Reason value
+        # "accepted" or a Reason value: this pipeline's own counts (the stats line), also in the metrics
+        self.counts = metrics.Tally(
+            {
+                "accepted": metrics.INGEST_ACCEPTED,
+                **{r.value: metrics.INGEST_REJECTED.labels(reason=r.value) for r in Reason},
+            }
+        )
         # Last token that matched each device's stored hash: the next message with the same token is
         # checked with one constant-time comparison instead of a SHA-256. Bounded like the auth cache.
         self._verified: dict[tuple[str, str], tuple[str, str]] = {}
@@ -92,7 +99,7 @@ class Ingestor:
                 self._reject(c.message, reason, c.tenant_id, c.device_id, c.msg_type, c.envelope)
                 continue
             env = c.envelope
-            self.counts["accepted"] += 1
+            self.counts.inc("accepted")
             self.writer.add(
                 TelemetryRow(
                     time=env.ts or c.message.received_at,
@@ -216,7 +223,7 @@ class Ingestor:
         envelope: Envelope | None = None,
         detail: str | None = None,
     ) -> None:
-        self.counts[reason.value] += 1
+        self.counts.inc(reason.value)
         message.detail = detail or _DETAILS.get(reason, reason.value)
         minute = message.received_at.replace(second=0, microsecond=0)
         if minute != self._quarantine_minute:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from pulse.backoff import Backoff
 from pulse.config import Settings
 from pulse.db.pool import create_pool
 from pulse.ingest.auth_cache import DeviceAuthCache
@@ -13,6 +14,7 @@ from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer
 from pulse.ingest.pipeline import Ingestor
 from pulse.ingest.writer import BatchWriter
 from pulse.log import get_logger
+from pulse.periodic import run_every
 
 log = get_logger("pulse.ingest")
 
@@ -35,29 +37,37 @@ def build_ingestor(settings: Settings, pool) -> Ingestor:
 
 async def wait_for_limits(ingestor: Ingestor) -> None:
     """Read the live limits once before taking traffic; keep trying while the database starts."""
-    delay = 0.2
+    backoff = Backoff(0.2, 5.0)
     while True:
         try:
             await ingestor.limits.refresh()
             return
         except (OSError, TimeoutError, ConnectionError) as exc:
             log.warning("waiting for the database", error=str(exc))
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 5.0)
+        await backoff.sleep()
 
 
 async def log_stats(ingestor: Ingestor) -> None:
-    while True:
-        await asyncio.sleep(STATS_INTERVAL)
-        s = ingestor.writer.stats
-        log.info(
-            "ingest stats",
-            accepted=ingestor.counts["accepted"],
-            rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
-            rows_written=s.rows_written,
-            pending=ingestor.writer.pending,
-            last_flush_ms=round(s.last_flush_ms, 1),
-        )
+    """A summary line every `STATS_INTERVAL` seconds, until cancelled."""
+    await run_every(
+        STATS_INTERVAL,
+        lambda: _log_stats_once(ingestor),
+        log=log,
+        failure="could not log ingest stats",
+        wait_first=True,
+    )
+
+
+async def _log_stats_once(ingestor: Ingestor) -> None:
+    s = ingestor.writer.stats
+    log.info(
+        "ingest stats",
+        accepted=ingestor.counts["accepted"],
+        rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
+        rows_written=s.rows_written,
+        pending=ingestor.writer.pending,
+        last_flush_ms=round(s.last_flush_ms, 1),
+    )
 
 
 async def run(settings: Settings) -> None:

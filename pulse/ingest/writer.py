@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from pulse import metrics
+from pulse.backoff import Backoff
 from pulse.db.tx import operator_tx
 from pulse.ingest.reasons import Reason
 from pulse.log import get_logger
@@ -161,7 +163,7 @@ class BatchWriter:
                 self._in_flight = 0
 
     async def _write_with_retry(self, items: list[_Item]) -> None:
-        delay = 0.1
+        backoff = Backoff(0.1, 5.0)
         while True:
             try:
                 outcomes = await self._write_once(items)
@@ -177,9 +179,10 @@ class BatchWriter:
                         if not is_transient(again):
                             raise
                 self.stats.retries += 1
+                metrics.INGEST_WRITE_RETRIES.inc()
+                delay = backoff.next_delay()
                 log.warning("batch write failed; keeping it and retrying", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
         _complete(items, outcomes)
 
     async def _write_once(self, items: list[_Item]) -> list[Reason | None]:
@@ -217,6 +220,7 @@ class BatchWriter:
                     if is_transient(exc):
                         raise
                     self.stats.poison_rows += 1
+                    metrics.INGEST_POISON_ROWS.inc()
                     rejected.append(
                         QuarantineRow(
                             ingested_at=row.received_at,
@@ -239,11 +243,18 @@ class BatchWriter:
         return outcomes
 
     def _record_stats(self, written: int, rejected: int, started: float) -> None:
+        """This writer's own figures (the stats line reads them) and the process's metrics."""
+        elapsed = time.perf_counter() - started
         self.stats.rows_written += written
         self.stats.rejections_written += rejected
         self.stats.batches += 1
-        self.stats.last_flush_ms = (time.perf_counter() - started) * 1000
+        self.stats.last_flush_ms = elapsed * 1000
         self.stats.last_commit_at = datetime.now(UTC)
+        metrics.INGEST_ROWS_WRITTEN.inc(written)
+        metrics.INGEST_REJECTIONS_WRITTEN.inc(rejected)
+        metrics.INGEST_BATCHES.inc()
+        metrics.INGEST_FLUSH_SECONDS.observe(elapsed)
+        metrics.INGEST_LAST_COMMIT.set(self.stats.last_commit_at.timestamp())
 
 
 def _complete(items: list[_Item], outcomes: list[Reason | None]) -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import asyncpg
 import orjson
 
+from pulse import metrics
 from pulse.notify.channels import CHANNELS
 from pulse.notify.events import DELIVERY_EVENTS, AlertEvent
 
@@ -336,7 +337,7 @@ class Dispatcher:
         self.batch = batch
         self._gaps: dict[int, tuple[int, int]] = {}  # first missing id → (next visible id, xmax bound)
         self.more = False  # the last pass read a full batch and moved: call again
-        self.stats = {"events": 0, "jobs": 0}
+        self.stats = metrics.Tally({"events": metrics.NOTIFY_EVENTS, "jobs": metrics.NOTIFY_JOBS_CREATED})
 
     async def dispatch_once(self, conn: asyncpg.Connection) -> int:
         """One pass inside the caller's operator transaction. Returns the number of new jobs; the
@@ -375,8 +376,8 @@ class Dispatcher:
             )
         self._gaps = {k: v for k, v in self._gaps.items() if k > new_cursor}
         self.more = len(rows) == self.batch and new_cursor != cursor
-        self.stats["events"] += len(events)
-        self.stats["jobs"] += created
+        self.stats.inc("events", len(events))
+        self.stats.inc("jobs", created)
         return created
 
     def advance(self, cursor: int, ids: list[int], xmin_before: int, xmax_after: int) -> int:

@@ -28,6 +28,7 @@ from pulse.log import get_logger
 from pulse.notify import ssrf
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import ACTOR, RetryPolicy, Worker
+from pulse.periodic import run_every
 
 log = get_logger("pulse.notify")
 
@@ -77,15 +78,18 @@ class NotifyService:
                 return created
 
     async def _dispatch_loop(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._dispatch_wake.wait(), timeout=self.poll_seconds)
-            self._dispatch_wake.clear()
-            try:
-                await self.dispatch_pass()
-            except Exception as exc:  # an outage slows dispatch down; the cursor keeps the place
-                log.warning("dispatch failed; will retry", error=f"{type(exc).__name__}: {exc}")
-                await asyncio.sleep(1)
+        # An outage slows dispatch down; the cursor keeps the place. Woken by `alert_event` (and after
+        # the listener (re)connects); the timer is the fallback.
+        await run_every(
+            self.poll_seconds,
+            self.dispatch_pass,
+            log=log,
+            failure="dispatch failed; will retry",
+            expected=(Exception,),
+            wake=self._dispatch_wake,
+            wait_first=True,
+            error_pause=1.0,
+        )
 
     async def _next_due_in(self) -> float:
         async with operator_tx(self._pool, ACTOR) as conn:

@@ -10,7 +10,7 @@
   `notification_log`); a permanent failure or the last allowed attempt → FAILED (the dead letter; a
   re-drive sets `attempts_base`, so the budget counts from there while attempt numbers go on);
   otherwise PENDING again at now + max(Retry-After, full-jitter backoff) — uniform(0, min(cap,
-  base·2^(n-1)));
+  base·2^(n-1))), `pulse.backoff.full_jitter`;
 - a PROCESSING job whose claim is older than `stuck_after` (its worker died) is put back to PENDING;
   the outcome of a worker whose job was reclaimed meanwhile is recorded as an attempt but does not
   change the job (its update is conditional on still holding the claim).
@@ -35,6 +35,8 @@ import httpx
 import orjson
 from pydantic import SecretStr, ValidationError
 
+from pulse import metrics
+from pulse.backoff import full_jitter
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
@@ -58,8 +60,7 @@ class RetryPolicy:
 
     def delay(self, attempt: int, retry_after: float | None, rng: random.Random) -> float:
         """Seconds before attempt `attempt + 1`: full jitter, never sooner than Retry-After."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        jittered = rng.uniform(0, ceiling)
+        jittered = full_jitter(attempt, self.base_seconds, self.max_seconds, rng)
         if retry_after is not None:
             return min(self.max_seconds, max(jittered, retry_after))
         return jittered
@@ -117,7 +118,16 @@ class Worker:
         self.name = name or f"notify-{uuid.uuid4().hex[:12]}"
         self._rng = rng or random.Random()
         self.clock = clock
-        self.stats = {"sent": 0, "failed": 0, "retried": 0, "reclaimed": 0, "deferred": 0}
+        self.stats = metrics.Tally(
+            {
+                **{
+                    outcome: metrics.NOTIFY_DELIVERIES.labels(outcome=outcome)
+                    for outcome in ("sent", "failed", "retried")
+                },
+                "reclaimed": metrics.NOTIFY_JOBS_RECLAIMED,
+                "deferred": metrics.NOTIFY_JOBS_DEFERRED,
+            }
+        )
 
     async def reclaim(self, now: datetime | None = None) -> int:
         """`now` None: the database clock (job times default to it, so no host clock skew)."""
@@ -133,7 +143,7 @@ class Worker:
                 now,
                 self.stuck_after,
             )
-        self.stats["reclaimed"] += len(rows)
+        self.stats.inc("reclaimed", len(rows))
         return len(rows)
 
     async def claim(self, limit: int, now: datetime | None = None) -> list[asyncpg.Record]:
@@ -286,7 +296,7 @@ class Worker:
                 reason=str(result.reason),
             )
         key = {"COMPLETED": "sent", "FAILED": "failed"}.get(status, "retried")
-        self.stats[key] += 1
+        self.stats.inc(key)
         return result
 
     async def _defer(self, job: asyncpg.Record, until: datetime) -> None:
@@ -302,4 +312,4 @@ class Worker:
                 job["claimed_at"],
                 until,
             )
-        self.stats["deferred"] += 1
+        self.stats.inc("deferred")

@@ -22,6 +22,7 @@ from pulse import __version__
 from pulse.alerts.lifecycle import AlertSpec, close_alerts, open_alerts
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
+from pulse.periodic import OUTAGE_ERRORS, run_every
 
 log = get_logger("pulse.ops")
 
@@ -40,21 +41,26 @@ def instance_names(services: Sequence[str]) -> list[str]:
 async def report_alive(pool: asyncpg.Pool, services: Sequence[str]) -> None:
     """Heartbeat rows for this process's services until cancelled; then remove them."""
     names = instance_names(services)
+
+    async def beat() -> None:
+        async with operator_tx(pool, "service:health") as conn:
+            await conn.execute(
+                """INSERT INTO service_health (service, status, details, checked_at)
+                   SELECT s, 'healthy', $2, now() FROM unnest($1::text[]) s
+                   ON CONFLICT (service) DO UPDATE
+                      SET status = 'healthy', details = EXCLUDED.details, checked_at = now()""",
+                names,
+                {"pid": os.getpid(), "host": socket.gethostname(), "version": __version__},
+            )
+
     try:
-        while True:
-            try:
-                async with operator_tx(pool, "service:health") as conn:
-                    await conn.execute(
-                        """INSERT INTO service_health (service, status, details, checked_at)
-                           SELECT s, 'healthy', $2, now() FROM unnest($1::text[]) s
-                           ON CONFLICT (service) DO UPDATE
-                              SET status = 'healthy', details = EXCLUDED.details, checked_at = now()""",
-                        names,
-                        {"pid": os.getpid(), "host": socket.gethostname(), "version": __version__},
-                    )
-            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("could not report service health", error=str(exc))
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+        await run_every(
+            HEARTBEAT_SECONDS,
+            beat,
+            log=log,
+            failure="could not report service health",
+            expected=OUTAGE_ERRORS,
+        )
     finally:
         try:
             async with asyncio.timeout(3), operator_tx(pool, "service:health") as conn:
@@ -123,11 +129,17 @@ async def check_platform_health(conn: asyncpg.Connection, now: datetime) -> tupl
 
 
 async def watch(pool: asyncpg.Pool) -> None:
-    while True:
-        try:
-            async with operator_tx(pool, "service:ops") as conn:
-                now = await conn.fetchval("SELECT now()")
-                await check_platform_health(conn, now)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("platform health check failed; will retry", error=str(exc))
-        await asyncio.sleep(WATCH_SECONDS)
+    """The ops service's check: every `WATCH_SECONDS`, alerts opened and closed in one transaction."""
+
+    async def check() -> None:
+        async with operator_tx(pool, "service:ops") as conn:
+            now = await conn.fetchval("SELECT now()")
+            await check_platform_health(conn, now)
+
+    await run_every(
+        WATCH_SECONDS,
+        check,
+        log=log,
+        failure="platform health check failed; will retry",
+        expected=OUTAGE_ERRORS,
+    )

@@ -29,6 +29,7 @@ import asyncpg
 
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
+from pulse.periodic import run_every
 
 log = get_logger("pulse.ops.rollups")
 
@@ -119,23 +120,22 @@ async def roll_up(
 
 
 async def run_loop(pool: asyncpg.Pool, interval: float = ROLLUP_INTERVAL_SECONDS) -> None:
-    """The ops service's rollup timer: a pass every `interval` seconds, forever."""
-    while True:
-        try:
-            async with operator_tx(pool, "service:ops") as conn:
-                done = await roll_up(conn)
-            if done and not done.behind and datetime.now(UTC) - done.rolled_to > timedelta(minutes=5):
-                # a transaction held open for minutes holds the watermark back: charts stay right but
-                # read more raw rows
-                log.warning(
-                    "telemetry rollup held back by an open transaction", rolled_to=done.rolled_to.isoformat()
-                )
-            if done and (done.rollup_rows or done.expired_rows):
-                log.debug("telemetry rolled up", rows=done.rollup_rows, expired=done.expired_rows)
-            if done and done.behind:
-                continue  # a backlog: catch up pass after pass
-        except (TimeoutError, OSError) as exc:
-            log.warning("telemetry rollup failed; will retry", error=str(exc))
-        except Exception:
-            log.exception("telemetry rollup failed; will retry")
-        await asyncio.sleep(interval)
+    """The ops service's rollup timer: a pass every `interval` seconds, forever; after a pass that stopped
+    at `max_span` the next one runs at once, until the backlog is gone."""
+    backlog = asyncio.Event()
+
+    async def one_pass() -> None:
+        async with operator_tx(pool, "service:ops") as conn:
+            done = await roll_up(conn)
+        if done and not done.behind and datetime.now(UTC) - done.rolled_to > timedelta(minutes=5):
+            # a transaction held open for minutes holds the watermark back: charts stay right but
+            # read more raw rows
+            log.warning(
+                "telemetry rollup held back by an open transaction", rolled_to=done.rolled_to.isoformat()
+            )
+        if done and (done.rollup_rows or done.expired_rows):
+            log.debug("telemetry rolled up", rows=done.rollup_rows, expired=done.expired_rows)
+        if done and done.behind:
+            backlog.set()  # catch up pass after pass
+
+    await run_every(interval, one_pass, log=log, failure="telemetry rollup failed; will retry", wake=backlog)

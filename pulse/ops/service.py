@@ -1,7 +1,9 @@
-"""The `ops` service: platform housekeeping. Two timers: retention — telemetry/system-metrics partitions
-ahead of time and dropped past retention (`pulse.db.partitions`), quarantined messages and old notification history pruned — and the
-incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`) — and a watch for service
-processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts)."""
+"""The `ops` service: platform housekeeping on three timers (`pulse.periodic.run_every`):
+- retention: telemetry/system-metrics partitions created ahead of time and dropped past retention
+  (`pulse.db.partitions`), quarantined messages and old notification history pruned;
+- the incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`);
+- a watch for service processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.ops import platform_health, rollups
+from pulse.periodic import run_every
 
 log = get_logger("pulse.ops")
 
@@ -35,24 +38,26 @@ PRUNE_CHUNK = 50_000
 
 
 async def _retention_loop(pool: asyncpg.Pool, settings: Settings) -> None:
-    while True:
-        try:
-            async with operator_tx(pool, "service:ops") as conn:
-                changes = await maintain_partitions(conn, days_ahead=settings.partition_days_ahead)
-            for change in changes:
-                log.info("partition " + change.action, partition=change.partition)
-            pruned = await prune(pool, "pulse_prune_quarantine")
-            if pruned:
-                log.info("quarantine pruned", rows=pruned)
-            pruned = await prune(pool, "pulse_prune_notifications")
-            if pruned:
-                log.info("notification history pruned", rows=pruned)
-        except (TimeoutError, OSError) as exc:
-            # The database being away slows housekeeping down; it must not stop the service.
-            log.warning("partition maintenance failed; will retry", error=str(exc))
-        except Exception:
-            log.exception("partition maintenance failed; will retry")
-        await asyncio.sleep(settings.partition_interval_seconds)
+    # The database being away slows housekeeping down; it must not stop the service.
+    await run_every(
+        settings.partition_interval_seconds,
+        lambda: _retention_pass(pool, settings),
+        log=log,
+        failure="partition maintenance failed; will retry",
+    )
+
+
+async def _retention_pass(pool: asyncpg.Pool, settings: Settings) -> None:
+    async with operator_tx(pool, "service:ops") as conn:
+        changes = await maintain_partitions(conn, days_ahead=settings.partition_days_ahead)
+    for change in changes:
+        log.info("partition " + change.action, partition=change.partition)
+    pruned = await prune(pool, "pulse_prune_quarantine")
+    if pruned:
+        log.info("quarantine pruned", rows=pruned)
+    pruned = await prune(pool, "pulse_prune_notifications")
+    if pruned:
+        log.info("notification history pruned", rows=pruned)
 
 
 async def prune(pool: asyncpg.Pool, function: str, now: datetime | None = None) -> int:
