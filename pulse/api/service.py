@@ -12,7 +12,7 @@ from pulse.api.app import create_app
 from pulse.api.routes import ingest as ingest_routes
 from pulse.config import Settings
 from pulse.db.pool import create_pool
-from pulse.ingest.service import build_ingestor, wait_for_limits
+from pulse.ingest.pipeline import build_ingestor, wait_for_limits
 from pulse.log import get_logger
 
 log = get_logger("pulse.api")

@@ -71,7 +71,7 @@ class LimitsWatcher:
         self.current = await read_limits(self._pool)
 
     async def run(self) -> None:
-        # The first read happened before ingest took traffic (`service.wait_for_limits`): wait first.
+        # The first read happened before ingest took traffic (`pipeline.wait_for_limits`): wait first.
         await run_every(
             self._interval,
             self.refresh,

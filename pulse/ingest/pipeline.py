@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 
 from pulse import metrics
+from pulse.backoff import Backoff
 from pulse.config import Settings
 from pulse.ingest.auth_cache import MISSING, DeviceAuth, DeviceAuthCache
 from pulse.ingest.envelope import TOPIC, TOPIC_SEGMENT, Envelope, EnvelopeError, parse_envelope
@@ -285,3 +286,29 @@ def _quarantine_payload(raw: bytes, envelope: Envelope | None, detail: str | Non
     if detail:
         payload["detail"] = detail[:500]
     return payload
+
+
+def build_ingestor(settings: Settings, pool) -> Ingestor:
+    """The validation pipeline and its writer, as the ingest service and HTTP ingest (the API) run them."""
+    writer = BatchWriter(
+        pool,
+        batch_size=settings.ingest_batch_size,
+        flush_interval=settings.ingest_flush_ms / 1000,
+        max_pending=settings.ingest_max_inflight,
+    )
+    cache = DeviceAuthCache(
+        pool, ttl=settings.ingest_auth_cache_ttl, max_size=settings.ingest_auth_cache_size
+    )
+    return Ingestor(settings, writer, cache, LimitsWatcher(pool, settings.ingest_settings_poll_seconds))
+
+
+async def wait_for_limits(ingestor: Ingestor) -> None:
+    """Read the live limits once before taking traffic; keep trying while the database starts."""
+    backoff = Backoff(0.2, 5.0)
+    while True:
+        try:
+            await ingestor.limits.refresh()
+            return
+        except (OSError, TimeoutError, ConnectionError) as exc:
+            log.warning("waiting for the database", error=str(exc))
+        await backoff.sleep()

@@ -5,46 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from pulse.backoff import Backoff
 from pulse.config import Settings
 from pulse.db.pool import create_pool
-from pulse.ingest.auth_cache import DeviceAuthCache
-from pulse.ingest.limits import LimitsWatcher
 from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer
-from pulse.ingest.pipeline import Ingestor
-from pulse.ingest.writer import BatchWriter
+from pulse.ingest.pipeline import Ingestor, build_ingestor, wait_for_limits
 from pulse.log import get_logger
 from pulse.periodic import run_every
 
 log = get_logger("pulse.ingest")
 
 STATS_INTERVAL = 30.0
-
-
-def build_ingestor(settings: Settings, pool) -> Ingestor:
-    """The validation pipeline and its writer; the HTTP ingest routes build the same."""
-    writer = BatchWriter(
-        pool,
-        batch_size=settings.ingest_batch_size,
-        flush_interval=settings.ingest_flush_ms / 1000,
-        max_pending=settings.ingest_max_inflight,
-    )
-    cache = DeviceAuthCache(
-        pool, ttl=settings.ingest_auth_cache_ttl, max_size=settings.ingest_auth_cache_size
-    )
-    return Ingestor(settings, writer, cache, LimitsWatcher(pool, settings.ingest_settings_poll_seconds))
-
-
-async def wait_for_limits(ingestor: Ingestor) -> None:
-    """Read the live limits once before taking traffic; keep trying while the database starts."""
-    backoff = Backoff(0.2, 5.0)
-    while True:
-        try:
-            await ingestor.limits.refresh()
-            return
-        except (OSError, TimeoutError, ConnectionError) as exc:
-            log.warning("waiting for the database", error=str(exc))
-        await backoff.sleep()
 
 
 async def log_stats(ingestor: Ingestor) -> None:

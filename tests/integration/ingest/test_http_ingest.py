@@ -12,7 +12,7 @@ import pytest
 from pulse.api.app import create_app
 from pulse.api.routes import ingest as ingest_routes
 from pulse.db.tx import operator_tx
-from pulse.ingest.service import build_ingestor, wait_for_limits
+from pulse.ingest.pipeline import build_ingestor, wait_for_limits
 from pulse.provisioning.devices import set_device_status
 from tests.integration.ingest.helpers import Device, make_device
 

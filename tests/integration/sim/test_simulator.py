@@ -35,7 +35,7 @@ async def serving(app):
 async def test_simulated_devices_reach_the_database(ingest, ingest_settings, pool, transport: str) -> None:
     from pulse.api.app import create_app
     from pulse.api.routes import ingest as ingest_routes
-    from pulse.ingest.service import build_ingestor, wait_for_limits
+    from pulse.ingest.pipeline import build_ingestor, wait_for_limits
 
     await make_tenant(pool, "demo")
     ingestor = build_ingestor(ingest_settings, pool)
