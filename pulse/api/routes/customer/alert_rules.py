@@ -1,7 +1,8 @@
 """/customer/alert-rules: what opens alerts. Reads need `customer`, changes `tenant-admin`.
 
 Types: `threshold` (one metric/operator/threshold, or `conditions` combining up to ten with AND/OR),
-`anomaly` (z-score over a window), `telemetry_gap` (no data for some minutes), `no_heartbeat`.
+`anomaly` (z-score over a window), `telemetry_gap` (no data for some minutes), `no_heartbeat`. The
+JSON settings are validated with the schema the evaluator reads them with (pulse.alerts.rules).
 """
 
 from __future__ import annotations
@@ -9,11 +10,19 @@ from __future__ import annotations
 import math
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pulse.alerts.rules import (
+    AnomalyConditionsWrite,
+    GapConditionsWrite,
+    MetricName,
+    Operator,
+    RuleType,
+    ThresholdConditionsWrite,
+)
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -26,9 +35,6 @@ router = APIRouter(
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 
-MetricName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
-Operator = Literal["GT", "GTE", "LT", "LTE", "EQ", "NEQ"]
-RuleType = Literal["threshold", "anomaly", "telemetry_gap", "no_heartbeat"]
 RuleId = Annotated[uuid.UUID, Path(description="The rule's id (a UUID).")]
 
 
@@ -36,34 +42,6 @@ def _finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
-
-
-class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric_name: MetricName
-    operator: Operator
-    threshold: float
-    check_threshold = field_validator("threshold")(_finite)
-
-
-class MultiCondition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    combinator: Literal["AND", "OR"] = "AND"
-    conditions: Annotated[list[Condition], Field(min_length=1, max_length=10)]
-
-
-class AnomalyConditions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric_name: MetricName
-    window_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
-    z_threshold: Annotated[float, Field(gt=0, le=20)] = 3.0
-    min_samples: Annotated[int, Field(ge=3, le=10000)] = 10
-
-
-class GapConditions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gap_minutes: Annotated[int, Field(ge=1, le=10080)]
-    metric_name: MetricName | None = None
 
 
 class RuleFields(BaseModel):
@@ -81,9 +59,9 @@ class RuleFields(BaseModel):
     site_ids: IdList | None = None
     group_ids: IdList | None = None
     device_type: ShortText | None = None
-    conditions: MultiCondition | None = None
-    anomaly_conditions: AnomalyConditions | None = None
-    gap_conditions: GapConditions | None = None
+    conditions: ThresholdConditionsWrite | None = None
+    anomaly_conditions: AnomalyConditionsWrite | None = None
+    gap_conditions: GapConditionsWrite | None = None
     escalation_policy_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
     check_thresholds = field_validator("threshold", "clear_threshold")(_finite)
 

@@ -1,4 +1,6 @@
-"""/customer/maintenance-windows: periods in which matching alerts are suppressed."""
+"""/customer/maintenance-windows: periods in which matching alerts are suppressed. `recurring` is
+validated with the schema the evaluator reads it with (pulse.alerts.maintenance); windows that wrap
+midnight are refused here although the evaluator honours them (see that module)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from pulse.alerts.maintenance import RecurrenceWrite
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -25,27 +28,12 @@ router = APIRouter(
 WindowId = Annotated[str, Path(min_length=1, max_length=128)]
 
 
-class Recurring(BaseModel):
-    """Weekly: on these days (0 = Sunday) from start_hour to end_hour, in the window's time zone."""
-
-    model_config = ConfigDict(extra="forbid")
-    dow: Annotated[list[Annotated[int, Field(ge=0, le=6)]], Field(min_length=1, max_length=7)]
-    start_hour: Annotated[int, Field(ge=0, le=23)]
-    end_hour: Annotated[int, Field(ge=1, le=24)]
-
-    @model_validator(mode="after")
-    def _order(self) -> Recurring:
-        if self.end_hour <= self.start_hour:
-            raise ValueError("end_hour must be after start_hour")
-        return self
-
-
 class WindowFields(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Name | None = None
     starts_at: datetime | None = None
     ends_at: datetime | None = None
-    recurring: Recurring | None = None
+    recurring: RecurrenceWrite | None = None
     timezone: Annotated[str, Field(max_length=64)] | None = None
     site_ids: IdList | None = None
     device_types: Annotated[list[ShortText], Field(max_length=50)] | None = None
