@@ -14,10 +14,9 @@ from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
-from pulse.api.queries.devices import DeviceList, DevicePublic
+from pulse.api.queries.devices import DeviceList, DevicePublic, require_device
 from pulse.api.routes.customer.models import Metadata, Name, ResourceId, ShortText, Tags, Text
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list
-from pulse.api.routes.v2.devices import require_device
 from pulse.errors import PulseError
 from pulse.provisioning.devices import register_device, rotate_token, set_device_status
 
