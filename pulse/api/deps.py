@@ -4,6 +4,8 @@
 - `require_role(role)`: a dependency admitting callers with that role (implied roles count:
   tenant-admin has customer, operator-admin has operator); others get 403.
 - `CustomerPrincipal` / `TenantAdmin` / `Operator` / `OperatorAdmin`: the usual role checks.
+- `TenantId` / `AdminTenantId`: the caller's tenant id as a plain `str` (customer / tenant-admin role
+  required); handlers take these instead of reading the optional `principal.tenant_id`.
 - `TenantDb`: a connection in `tenant_tx` for the caller's tenant; row-level security hides every
   other tenant, so another tenant's id is a plain 404 and handlers never compare tenant ids.
 - `OperatorDb`: a connection in `operator_tx`, after an `operator_audit_log` row for this request
@@ -89,11 +91,32 @@ def require_role(role: str):
     return check
 
 
-CustomerPrincipal = Annotated[Principal, Depends(require_role(CUSTOMER))]
-TenantAdmin = Annotated[Principal, Depends(require_role(TENANT_ADMIN))]
+_require_customer = require_role(CUSTOMER)
+_require_tenant_admin = require_role(TENANT_ADMIN)
+CustomerPrincipal = Annotated[Principal, Depends(_require_customer)]
+TenantAdmin = Annotated[Principal, Depends(_require_tenant_admin)]
 Operator = Annotated[Principal, Depends(require_role(OPERATOR))]
 OperatorAdmin = Annotated[Principal, Depends(require_role(OPERATOR_ADMIN))]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
+
+
+def _tenant_of(principal: Principal) -> str:
+    if not principal.tenant_id:  # the verifier already refuses tenant roles without a tenant
+        raise PulseError(403, "forbidden", "the token names no tenant")
+    return principal.tenant_id
+
+
+async def _customer_tenant(principal: CustomerPrincipal) -> str:
+    return _tenant_of(principal)
+
+
+async def _admin_tenant(principal: TenantAdmin) -> str:
+    return _tenant_of(principal)
+
+
+# The caller's tenant id, never None: a handler that declares one of these cannot forget the check.
+TenantId = Annotated[str, Depends(_customer_tenant)]  # needs the customer role
+AdminTenantId = Annotated[str, Depends(_admin_tenant)]  # needs the tenant-admin role
 
 
 @asynccontextmanager
@@ -111,14 +134,13 @@ async def constraint_errors() -> AsyncIterator[None]:
 
 
 async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
-    assert principal.tenant_id  # the verifier refuses tenant roles without a tenant
-    async with constraint_errors(), tenant_tx(pool, principal.tenant_id) as conn:
+    # Takes the principal, not TenantId: notify_targets.tenant_conn and the API bench call it directly.
+    tenant = _tenant_of(principal)
+    async with constraint_errors(), tenant_tx(pool, tenant) as conn:
         # A token can outlive its tenant (deleted here, or never created for an external issuer's claim).
-        status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", principal.tenant_id)
+        status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", tenant)
         if status in (None, "DELETED"):
-            raise PulseError(
-                403, "tenant_unavailable", f"tenant {principal.tenant_id!r} does not exist or was deleted"
-            )
+            raise PulseError(403, "tenant_unavailable", f"tenant {tenant!r} does not exist or was deleted")
         yield conn
 
 

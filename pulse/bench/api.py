@@ -46,8 +46,8 @@ from pulse.api.pagination import Page
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
+from pulse.api.queries.devices import require_device
 from pulse.api.routes.v2.alerts import statuses_for
-from pulse.api.routes.v2.devices import require_device
 from pulse.bench.ingest import _cpu_seconds, _env, _stop
 from pulse.config import Settings, load_settings
 from pulse.db.migrate import migrate_dsn

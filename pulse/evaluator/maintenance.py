@@ -1,7 +1,8 @@
 """Maintenance windows: while one is active and matches a device, no new alert opens for it (alerts
 already open stay open). One-off windows are `starts_at ≤ at < ends_at`; a recurring window is also
 limited to days of the week and hours read in its own IANA time zone, so "Sunday 02:00-04:00
-Europe/Berlin" stays at 02:00 local on both sides of a daylight-saving change.
+Europe/Berlin" stays at 02:00 local on both sides of a daylight-saving change. The `recurring`
+column has one schema, shared with the API: `pulse.alerts.maintenance`.
 """
 
 from __future__ import annotations
@@ -12,21 +13,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-
-@dataclass(frozen=True, slots=True)
-class Recurrence:
-    days: frozenset[int]  # 0 = Sunday … 6 = Saturday
-    start_hour: int
-    end_hour: int  # exclusive; end < start spans midnight (22 → 6)
-
-    def covers(self, local: datetime) -> bool:
-        dow = (local.weekday() + 1) % 7
-        if dow not in self.days:
-            return False
-        hour = local.hour
-        if self.start_hour <= self.end_hour:
-            return self.start_hour <= hour < self.end_hour
-        return hour >= self.start_hour or hour < self.end_hour
+from pulse.alerts.maintenance import Recurrence, RecurrenceError, read_recurrence
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,28 +43,16 @@ class WindowError(ValueError):
     pass
 
 
-def _hour(raw: Mapping[str, Any], key: str, default: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 24:
-        raise WindowError(f"recurring.{key} must be an hour from 0 to 24")
-    return value
-
-
 def parse_window(row: Mapping[str, Any]) -> MaintenanceWindow:
     """An `alert_maintenance_windows` row → window, or WindowError (the caller skips and logs it)."""
     try:
         zone = ZoneInfo(row.get("timezone") or "UTC")
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise WindowError(f"unknown time zone {row.get('timezone')!r}") from exc
-    recurring = None
-    raw = row.get("recurring")
-    if raw:
-        if not isinstance(raw, Mapping):
-            raise WindowError("recurring must be an object")
-        days = raw.get("dow", list(range(7)))
-        if not isinstance(days, list) or not all(isinstance(d, int) and 0 <= d <= 6 for d in days):
-            raise WindowError("recurring.dow must list days 0 (Sunday) to 6")
-        recurring = Recurrence(frozenset(days), _hour(raw, "start_hour", 0), _hour(raw, "end_hour", 24))
+    try:
+        recurring = read_recurrence(row.get("recurring"))
+    except RecurrenceError as exc:
+        raise WindowError(str(exc)) from None
     return MaintenanceWindow(
         window_id=row["window_id"],
         starts_at=row["starts_at"],

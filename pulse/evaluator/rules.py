@@ -2,7 +2,8 @@
 
 A stored row is hostile input as far as this module is concerned (the API validates, but rows can
 be written by hand or by older code): `parse_rule` raises `RuleError` with a reason, and the caller
-skips that rule and logs it instead of failing the whole tenant.
+skips that rule and logs it instead of failing the whole tenant. The JSON `conditions` column has one
+schema, shared with the API: `pulse.alerts.rules`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_CONDITIONS = 10
+from pulse.alerts import rules as schema
 
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "GT": op.gt,
@@ -109,34 +110,20 @@ class Rule:
         return not cond.holds(values)
 
 
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise RuleError(f"{what} must be a finite number, not {value!r}")
-    return float(value)
-
-
-def _condition(raw: Any) -> Condition:
-    if not isinstance(raw, Mapping):
-        raise RuleError("each condition must be an object")
-    metric, oper = raw.get("metric_name"), raw.get("operator")
-    if not isinstance(metric, str) or not metric:
-        raise RuleError("a condition needs metric_name")
-    if oper not in OPERATORS:
-        raise RuleError(f"unknown operator {oper!r}")
-    return Condition(metric, oper, _number(raw.get("threshold"), "threshold"))
-
-
-def _int(raw: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-    value = raw.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise RuleError(f"{key} must be an integer from {low} to {high}")
-    return value
+def _condition(stored: schema.Condition) -> Condition:
+    return Condition(stored.metric_name, stored.operator, stored.threshold)
 
 
 def parse_rule(row: Mapping[str, Any]) -> Rule:
-    """An `alert_rules` row (conditions decoded from jsonb) → Rule, or RuleError."""
+    """An `alert_rules` row (conditions decoded from jsonb) → Rule, or RuleError. The `conditions`
+    column is read with the schema the API writes with (pulse.alerts.rules)."""
     rule_type = row["rule_type"]
-    stored = row.get("conditions") or None  # NULL and {} both mean "no multi-condition" (ref §17.3)
+    if rule_type not in schema.RULE_TYPES:
+        raise RuleError(f"unknown rule_type {rule_type!r}")
+    try:
+        stored = schema.read_conditions(rule_type, row.get("conditions"))
+    except schema.ConditionsError as exc:
+        raise RuleError(str(exc)) from None
     common = {
         "rule_id": row["rule_id"],
         "name": row["name"],
@@ -148,65 +135,52 @@ def parse_rule(row: Mapping[str, Any]) -> Rule:
         "group_ids": frozenset(row.get("group_ids") or ()),
         "device_type": row.get("device_type") or None,
     }
-    if rule_type == "threshold":
-        if stored is not None:
-            if not isinstance(stored, Mapping):
-                raise RuleError("conditions must be an object")
-            items = stored.get("conditions")
-            if not isinstance(items, list) or not 1 <= len(items) <= MAX_CONDITIONS:
-                raise RuleError(f"conditions must list 1 to {MAX_CONDITIONS} conditions")
-            combinator = stored.get("combinator", "AND")
-            if combinator not in ("AND", "OR"):
-                raise RuleError(f"combinator must be AND or OR, not {combinator!r}")
-            conditions = tuple(_condition(c) for c in items)
-            multi = True
-        else:
-            conditions = (
-                _condition(
-                    {
-                        "metric_name": row.get("metric_name"),
-                        "operator": row.get("operator"),
-                        "threshold": row.get("threshold"),
-                    }
-                ),
-            )
-            combinator, multi = "AND", False
-        clear = row.get("clear_threshold")
+    if isinstance(stored, schema.ThresholdConditions):
+        conditions = tuple(_condition(c) for c in stored.conditions)
         return Rule(
             **common,
             conditions=conditions,
-            combinator=combinator,
-            multi=multi,
-            clear_threshold=None if clear is None else _number(clear, "clear_threshold"),
+            combinator=stored.combinator,
+            multi=True,
+            clear_threshold=_clear_threshold(row),
             metrics=frozenset(c.metric for c in conditions),
         )
-    if rule_type == "anomaly":
-        if not isinstance(stored, Mapping) or not isinstance(stored.get("metric_name"), str):
-            raise RuleError("an anomaly rule needs conditions with metric_name")
-        cfg = AnomalyConfig(
-            metric=stored["metric_name"],
-            window_minutes=_int(stored, "window_minutes", 60, 1, 10080),
-            z_threshold=_number(stored.get("z_threshold", 3.0), "z_threshold"),
-            min_samples=_int(stored, "min_samples", 10, 3, 100000),
-        )
-        if cfg.z_threshold <= 0:
-            raise RuleError("z_threshold must be positive")
-        return Rule(**common, anomaly=cfg, metrics=frozenset({cfg.metric}))
-    if rule_type == "telemetry_gap":
-        if not isinstance(stored, Mapping):
-            raise RuleError("a telemetry_gap rule needs conditions with gap_minutes")
-        metric = stored.get("metric_name")
-        if metric is not None and not isinstance(metric, str):
-            raise RuleError("metric_name must be a string")
+    if rule_type == "threshold":
+        try:
+            only = schema.simple_condition(row.get("metric_name"), row.get("operator"), row.get("threshold"))
+        except schema.ConditionsError as exc:
+            raise RuleError(str(exc)) from None
         return Rule(
             **common,
-            gap_minutes=_int(stored, "gap_minutes", 10, 1, 10080),
+            conditions=(_condition(only),),
+            clear_threshold=_clear_threshold(row),
+            metrics=frozenset({only.metric_name}),
+        )
+    if rule_type == "anomaly":
+        if not isinstance(stored, schema.AnomalyConditions):
+            raise RuleError("an anomaly rule needs conditions with metric_name")
+        cfg = AnomalyConfig(stored.metric_name, stored.window_minutes, stored.z_threshold, stored.min_samples)
+        return Rule(**common, anomaly=cfg, metrics=frozenset({cfg.metric}))
+    if rule_type == "telemetry_gap":
+        if not isinstance(stored, schema.GapConditions):
+            raise RuleError("a telemetry_gap rule needs conditions with gap_minutes")
+        metric = stored.metric_name
+        return Rule(
+            **common,
+            gap_minutes=stored.gap_minutes,
             gap_metric=metric,
             metrics=frozenset({metric} if metric else ()),
         )
-    if rule_type == "no_heartbeat":
-        return Rule(**common)
-    raise RuleError(f"unknown rule_type {rule_type!r}")
+    return Rule(**common)  # no_heartbeat
+
+
+def _clear_threshold(row: Mapping[str, Any]) -> float | None:
+    clear = row.get("clear_threshold")
+    if clear is None:
+        return None
+    if isinstance(clear, bool) or not isinstance(clear, int | float) or not math.isfinite(clear):
+        raise RuleError(f"clear_threshold must be a finite number, not {clear!r}")
+    return float(clear)
 
 
 def normalize(metrics: Mapping[str, Any], mappings: Sequence[MetricMapping]) -> dict[str, float]:

@@ -9,6 +9,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from pulse.api.pagination import Page, like_pattern
+from pulse.errors import PulseError
 
 ConnectionStatus = Literal["ONLINE", "STALE", "OFFLINE"]
 
@@ -136,3 +137,11 @@ async def get_device(conn: asyncpg.Connection, tenant_id: str, device_id: str) -
         device_id,
     )
     return device_from(row) if row else None
+
+
+async def require_device(conn: asyncpg.Connection, tenant_id: str, device_id: str) -> DevicePublic:
+    """`get_device`, or the API's 404."""
+    device = await get_device(conn, tenant_id, device_id)
+    if device is None:
+        raise PulseError(404, "not_found", f"no device {device_id!r}")
+    return device

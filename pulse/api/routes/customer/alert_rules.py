@@ -1,22 +1,32 @@
 """/customer/alert-rules: what opens alerts. Reads need `customer`, changes `tenant-admin`.
 
 Types: `threshold` (one metric/operator/threshold, or `conditions` combining up to ten with AND/OR),
-`anomaly` (z-score over a window), `telemetry_gap` (no data for some minutes), `no_heartbeat`.
+`anomaly` (z-score over a window), `telemetry_gap` (no data for some minutes), `no_heartbeat`. The
+JSON settings are validated with the schema the evaluator reads them with (pulse.alerts.rules).
 """
 
 from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.alerts.rules import (
+    AnomalyConditionsWrite,
+    GapConditionsWrite,
+    MetricName,
+    Operator,
+    RuleType,
+    ThresholdConditionsWrite,
+)
+from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
+from pulse.api.queries import alert_rules as queries
+from pulse.api.queries.alert_rules import RulePublic
 from pulse.api.routes.customer.models import IdList, Name, ShortText, Text
 from pulse.errors import PulseError
 
@@ -26,9 +36,6 @@ router = APIRouter(
     responses={401: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 
-MetricName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=64)]
-Operator = Literal["GT", "GTE", "LT", "LTE", "EQ", "NEQ"]
-RuleType = Literal["threshold", "anomaly", "telemetry_gap", "no_heartbeat"]
 RuleId = Annotated[uuid.UUID, Path(description="The rule's id (a UUID).")]
 
 
@@ -36,34 +43,6 @@ def _finite(value: float | None) -> float | None:
     if value is not None and not math.isfinite(value):
         raise ValueError("must be a finite number")
     return value
-
-
-class Condition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric_name: MetricName
-    operator: Operator
-    threshold: float
-    check_threshold = field_validator("threshold")(_finite)
-
-
-class MultiCondition(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    combinator: Literal["AND", "OR"] = "AND"
-    conditions: Annotated[list[Condition], Field(min_length=1, max_length=10)]
-
-
-class AnomalyConditions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    metric_name: MetricName
-    window_minutes: Annotated[int, Field(ge=5, le=1440)] = 60
-    z_threshold: Annotated[float, Field(gt=0, le=20)] = 3.0
-    min_samples: Annotated[int, Field(ge=3, le=10000)] = 10
-
-
-class GapConditions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    gap_minutes: Annotated[int, Field(ge=1, le=10080)]
-    metric_name: MetricName | None = None
 
 
 class RuleFields(BaseModel):
@@ -81,9 +60,9 @@ class RuleFields(BaseModel):
     site_ids: IdList | None = None
     group_ids: IdList | None = None
     device_type: ShortText | None = None
-    conditions: MultiCondition | None = None
-    anomaly_conditions: AnomalyConditions | None = None
-    gap_conditions: GapConditions | None = None
+    conditions: ThresholdConditionsWrite | None = None
+    anomaly_conditions: AnomalyConditionsWrite | None = None
+    gap_conditions: GapConditionsWrite | None = None
     escalation_policy_id: Annotated[int, Field(ge=1, le=2**62)] | None = None
     check_thresholds = field_validator("threshold", "clear_threshold")(_finite)
 
@@ -98,31 +77,6 @@ class RuleCreate(RuleFields):
         if problem:
             raise ValueError(problem)
         return self
-
-
-class RulePublic(BaseModel):
-    tenant_id: str
-    rule_id: str
-    name: str
-    description: str | None
-    enabled: bool
-    rule_type: str
-    metric_name: str | None
-    operator: str | None
-    threshold: float | None
-    clear_threshold: float | None
-    clear_after_seconds: int | None
-    severity: int
-    duration_seconds: int
-    site_ids: list[str] | None
-    group_ids: list[str] | None
-    device_type: str | None
-    conditions: dict[str, Any] | None
-    anomaly_conditions: dict[str, Any] | None
-    gap_conditions: dict[str, Any] | None
-    escalation_policy_id: int | None
-    created_at: datetime
-    updated_at: datetime
 
 
 class RuleList(BaseModel):
@@ -147,153 +101,64 @@ def rule_problem(rule_type: str, values: dict[str, Any]) -> str | None:
     return None
 
 
-# `conditions` holds the multi-condition of a threshold rule, or the anomaly / gap settings: one
-# column, read according to rule_type.
-_COLUMNS = """tenant_id, rule_id, name, description, enabled, rule_type, metric_name, operator, threshold,
-              clear_threshold, clear_after_seconds, severity, duration_seconds, site_ids, group_ids, device_type,
-              conditions, escalation_policy_id, created_at, updated_at"""
-
-
-def _public(row) -> RulePublic:
-    data = dict(row)
-    stored = data.pop("conditions")
-    kind = data["rule_type"]
-    data["conditions"] = stored if kind == "threshold" and stored else None
-    data["anomaly_conditions"] = stored if kind == "anomaly" else None
-    data["gap_conditions"] = stored if kind == "telemetry_gap" else None
-    return RulePublic(**data)
-
-
 def _stored_conditions(rule_type: str, values: dict[str, Any]) -> dict[str, Any] | None:
-    key = {"threshold": "conditions", "anomaly": "anomaly_conditions", "telemetry_gap": "gap_conditions"}.get(
-        rule_type
-    )
-    return values.get(key) if key else None
-
-
-async def _rule(conn, tenant: str, rule_id: uuid.UUID) -> RulePublic:
-    row = await conn.fetchrow(
-        f"SELECT {_COLUMNS} FROM alert_rules WHERE tenant_id = $1 AND rule_id = $2", tenant, str(rule_id)
-    )
-    if row is None:
-        raise PulseError(404, "not_found", f"no alert rule {rule_id}")
-    return _public(row)
-
-
-async def _check_policy(conn, tenant: str, policy_id: int | None) -> None:
-    if policy_id is not None and not await conn.fetchval(
-        "SELECT 1 FROM escalation_policies WHERE tenant_id = $1 AND policy_id = $2", tenant, policy_id
-    ):
-        raise PulseError(422, "invalid_reference", f"no escalation policy {policy_id}")
+    """The `conditions` column for a rule of this type, from the request's fields."""
+    field = queries.CONDITIONS_FIELD.get(rule_type)
+    return values.get(field) if field else None
 
 
 @router.get("", response_model=RuleList)
 async def list_rules(
-    principal: CustomerPrincipal, conn: TenantDb, page: Annotated[Page, Depends(page_params(100, 500))]
+    tenant: TenantId, conn: TenantDb, page: Annotated[Page, Depends(page_params(100, 500))]
 ) -> RuleList:
-    assert principal.tenant_id
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM alert_rules WHERE tenant_id = $1 ORDER BY name, rule_id LIMIT $2 OFFSET $3",
-        principal.tenant_id,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval("SELECT count(*) FROM alert_rules WHERE tenant_id = $1", principal.tenant_id)
-    rules = [_public(r) for r in rows]
+    rules, total = await queries.list_rules(conn, tenant, page)
     return RuleList(
-        tenant_id=principal.tenant_id,
-        rules=rules,
-        count=len(rules),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+        tenant_id=tenant, rules=rules, count=len(rules), total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.post("", status_code=201, response_model=RulePublic)
-async def create_rule(principal: TenantAdmin, conn: TenantDb, body: RuleCreate) -> RulePublic:
-    tenant = principal.tenant_id
-    assert tenant
+async def create_rule(tenant: AdminTenantId, conn: TenantDb, body: RuleCreate) -> RulePublic:
     values = body.model_dump()
-    await _check_policy(conn, tenant, body.escalation_policy_id)
-    rule_id = await conn.fetchval(
-        """INSERT INTO alert_rules (tenant_id, name, description, enabled, rule_type, metric_name, operator, threshold,
-                                    clear_threshold, clear_after_seconds, severity, duration_seconds, site_ids,
-                                    group_ids, device_type, conditions, escalation_policy_id)
-           VALUES ($1, $2, $3, COALESCE($4, true), $5, $6, $7, $8, $9, $10, COALESCE($11, 3), COALESCE($12, 0),
-                   $13, $14, $15, $16, $17)
-           RETURNING rule_id""",
-        tenant,
-        body.name,
-        body.description,
-        body.enabled,
-        body.rule_type,
-        body.metric_name,
-        body.operator,
-        body.threshold,
-        body.clear_threshold,
-        body.clear_after_seconds,
-        body.severity,
-        body.duration_seconds,
-        body.site_ids,
-        body.group_ids,
-        body.device_type,
-        _stored_conditions(body.rule_type, values),
-        body.escalation_policy_id,
+    if body.escalation_policy_id is not None:
+        await queries.require_policy(conn, tenant, body.escalation_policy_id)
+    rule_id = await queries.insert_rule(
+        conn, tenant, values | {"conditions": _stored_conditions(body.rule_type, values)}
     )
-    return await _rule(conn, tenant, uuid.UUID(rule_id))
+    return await queries.require_rule(conn, tenant, rule_id)
 
 
 @router.get("/{rule_id}", response_model=RulePublic)
-async def get_rule(principal: CustomerPrincipal, conn: TenantDb, rule_id: RuleId) -> RulePublic:
-    assert principal.tenant_id
-    return await _rule(conn, principal.tenant_id, rule_id)
+async def get_rule(tenant: TenantId, conn: TenantDb, rule_id: RuleId) -> RulePublic:
+    return await queries.require_rule(conn, tenant, str(rule_id))
 
 
 _NOT_NULL = {"name", "enabled", "severity", "duration_seconds"}
+_CONDITION_FIELDS = {"conditions", "anomaly_conditions", "gap_conditions"}
 
 
 @router.patch("/{rule_id}", response_model=RulePublic, responses={400: {"model": ErrorBody}})
-async def update_rule(
-    principal: TenantAdmin, conn: TenantDb, rule_id: RuleId, body: RuleFields
-) -> RulePublic:
+async def update_rule(tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId, body: RuleFields) -> RulePublic:
     """Change some fields; the result must still be a complete rule of its type."""
-    tenant = principal.tenant_id
-    assert tenant
     fields = body.model_fields_set
     if not fields:
         raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & _NOT_NULL):
         raise PulseError(400, "bad_request", f"{sorted(fields & _NOT_NULL)} cannot be null")
-    current = await _rule(conn, tenant, rule_id)
-    merged = current.model_dump() | body.model_dump(include=fields)
-    problem = rule_problem(current.rule_type, merged)
+    current = await queries.require_rule(conn, tenant, str(rule_id))
+    sent = body.model_dump(include=fields)
+    problem = rule_problem(current.rule_type, current.model_dump() | sent)
     if problem:
         raise PulseError(400, "bad_request", problem)
-    await _check_policy(conn, tenant, body.escalation_policy_id if "escalation_policy_id" in fields else None)
-    values = {
-        f: getattr(body, f) for f in fields if f not in ("conditions", "anomaly_conditions", "gap_conditions")
-    }
-    for name in ("site_ids", "group_ids"):
-        if name in values and values[name] is not None:
-            values[name] = list(values[name])
-    if fields & {"conditions", "anomaly_conditions", "gap_conditions"}:
-        values["conditions"] = _stored_conditions(current.rule_type, body.model_dump(include=fields))
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
-    await conn.execute(
-        f"UPDATE alert_rules SET {assignments} WHERE tenant_id = $1 AND rule_id = $2",
-        tenant,
-        str(rule_id),
-        *values.values(),
-    )
-    return await _rule(conn, tenant, rule_id)
+    if body.escalation_policy_id is not None:
+        await queries.require_policy(conn, tenant, body.escalation_policy_id)
+    values = {f: v for f, v in sent.items() if f not in _CONDITION_FIELDS}
+    if fields & _CONDITION_FIELDS:
+        values["conditions"] = _stored_conditions(current.rule_type, sent)
+    await queries.update_rule(conn, tenant, str(rule_id), values)
+    return await queries.require_rule(conn, tenant, str(rule_id))
 
 
 @router.delete("/{rule_id}", status_code=204)
-async def delete_rule(principal: TenantAdmin, conn: TenantDb, rule_id: RuleId) -> None:
-    if not await conn.fetchval(
-        "DELETE FROM alert_rules WHERE tenant_id = $1 AND rule_id = $2 RETURNING 1",
-        principal.tenant_id,
-        str(rule_id),
-    ):
-        raise PulseError(404, "not_found", f"no alert rule {rule_id}")
+async def delete_rule(tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId) -> None:
+    await queries.delete_rule(conn, tenant, str(rule_id))

@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
+from pulse.api.queries.devices import require_device
 from pulse.api.routes.params import DeviceId
-from pulse.api.routes.v2.devices import require_device
 from pulse.errors import PulseError
 from pulse.provisioning.tokens import hash_secret
 

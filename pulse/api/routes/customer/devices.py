@@ -14,10 +14,10 @@ from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
-from pulse.api.queries.devices import DeviceList, DevicePublic
+from pulse.api.queries.devices import DeviceList, DevicePublic, require_device
 from pulse.api.routes.customer.models import Metadata, Name, ResourceId, ShortText, Tags, Text
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list
-from pulse.api.routes.v2.devices import require_device
+from pulse.db.patch import update_row
 from pulse.errors import PulseError
 from pulse.provisioning.devices import register_device, rotate_token, set_device_status
 
@@ -216,13 +216,7 @@ async def update_device(
             body.site_id,
         )
     if values:
-        assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
-        await conn.execute(
-            f"UPDATE device_registry SET {assignments} WHERE tenant_id = $1 AND device_id = $2",
-            tenant,
-            device_id,
-            *values.values(),
-        )
+        await update_row(conn, "device_registry", {"tenant_id": tenant, "device_id": device_id}, values)
     if "tags" in fields:
         await replace_tags(conn, tenant, device_id, body.tags or [])
     return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
+from pulse.api.queries.devices import require_device
 from pulse.api.routes.customer.devices import replace_tags
 from pulse.api.routes.customer.models import Tags
 from pulse.api.routes.params import DeviceId
-from pulse.api.routes.v2.devices import require_device
 
 router = APIRouter(
     prefix="/customer",

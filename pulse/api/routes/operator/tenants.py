@@ -3,8 +3,7 @@ transaction, so a new tenant can register devices at once."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -12,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from pulse.api.deps import OperatorAdmin, OperatorDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
+from pulse.api.queries import tenants as queries
+from pulse.api.queries.tenants import TenantPublic
 from pulse.api.routes.customer.models import Metadata, Name, ShortText
 from pulse.errors import PulseError
 from pulse.provisioning import tenants
@@ -25,18 +26,6 @@ router = APIRouter(
 TenantIdPath = Annotated[str, Path(min_length=1, max_length=64)]
 TenantStatus = Literal["ACTIVE", "SUSPENDED", "DELETED"]
 Email = Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-
-
-class TenantPublic(BaseModel):
-    tenant_id: str
-    name: str
-    status: str
-    contact_email: str | None
-    contact_name: str | None
-    metadata: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
-    deleted_at: datetime | None
 
 
 class TenantList(BaseModel):
@@ -71,35 +60,14 @@ class TenantCreated(BaseModel):
     subscription_id: str
 
 
-_COLUMNS = (
-    "tenant_id, name, status, contact_email, contact_name, metadata, created_at, updated_at, deleted_at"
-)
-
-
-async def _tenant(conn, tenant_id: str) -> TenantPublic:
-    row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM tenants WHERE tenant_id = $1", tenant_id)
-    if row is None:
-        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
-    return TenantPublic(**dict(row))
-
-
 @router.get("", response_model=TenantList)
 async def list_tenants(
     conn: OperatorDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     status: Annotated[Literal["ACTIVE", "SUSPENDED", "DELETED", "ALL"], Query()] = "ALL",
 ) -> TenantList:
-    where = "WHERE ($1::text = 'ALL' OR status = $1)"
-    rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM tenants {where} ORDER BY tenant_id LIMIT $2 OFFSET $3",
-        status,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(f"SELECT count(*) FROM tenants {where}", status)
-    return TenantList(
-        tenants=[TenantPublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    found, total = await queries.list_tenants(conn, status, page)
+    return TenantList(tenants=found, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post("", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
@@ -116,12 +84,14 @@ async def create_tenant(conn: OperatorDb, principal: OperatorAdmin, body: Tenant
         contact_name=body.contact_name,
         metadata=body.metadata,
     )
-    return TenantCreated(tenant=await _tenant(conn, body.tenant_id), subscription_id=created.subscription_id)
+    return TenantCreated(
+        tenant=await queries.require_tenant(conn, body.tenant_id), subscription_id=created.subscription_id
+    )
 
 
 @router.get("/{tenant_id}", response_model=TenantPublic)
 async def get_tenant(conn: OperatorDb, tenant_id: TenantIdPath) -> TenantPublic:
-    return await _tenant(conn, tenant_id)
+    return await queries.require_tenant(conn, tenant_id)
 
 
 @router.patch("/{tenant_id}", response_model=TenantPublic, responses={400: {"model": ErrorBody}})
@@ -133,26 +103,12 @@ async def update_tenant(
         raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & {"name", "status", "metadata"}):
         raise PulseError(400, "bad_request", "name, status and metadata cannot be null")
-    values: dict[str, object] = {f: getattr(body, f) for f in fields}
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=2))
-    if "status" in values:  # the right-hand side sees the old row: compare the new status parameter
-        status_param = list(values).index("status") + 2
-        assignments += (
-            f", deleted_at = CASE WHEN ${status_param}::text = 'DELETED' THEN COALESCE(deleted_at, now()) END"
-        )
-    if not await conn.fetchval(
-        f"UPDATE tenants SET {assignments} WHERE tenant_id = $1 RETURNING 1", tenant_id, *values.values()
-    ):
-        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
-    return await _tenant(conn, tenant_id)
+    await queries.update_tenant(conn, tenant_id, body.model_dump(include=fields))
+    return await queries.require_tenant(conn, tenant_id)
 
 
 @router.delete("/{tenant_id}", response_model=TenantPublic)
 async def delete_tenant(conn: OperatorDb, principal: OperatorAdmin, tenant_id: TenantIdPath) -> TenantPublic:
     """Soft delete: status DELETED; data is kept (hard deletion is a separate, deliberate step)."""
-    if not await conn.fetchval(
-        "UPDATE tenants SET status = 'DELETED', deleted_at = now() WHERE tenant_id = $1 RETURNING 1",
-        tenant_id,
-    ):
-        raise PulseError(404, "not_found", f"no tenant {tenant_id!r}")
-    return await _tenant(conn, tenant_id)
+    await queries.soft_delete_tenant(conn, tenant_id)
+    return await queries.require_tenant(conn, tenant_id)

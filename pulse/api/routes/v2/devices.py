@@ -13,7 +13,7 @@ from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
-from pulse.api.queries.devices import DeviceList, DevicePublic
+from pulse.api.queries.devices import DeviceList, DevicePublic, require_device
 from pulse.api.queries.telemetry import MAX_BUCKETS, MAX_METRICS, Bucket, LatestTelemetry, TelemetryHistory
 from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list, utc
 from pulse.errors import PulseError
@@ -24,13 +24,6 @@ router = APIRouter(prefix="/api/v2/devices", tags=["v2-devices"], responses={401
 class DeviceDetail(BaseModel):
     tenant_id: str
     device: DevicePublic
-
-
-async def require_device(conn, tenant_id: str, device_id: str) -> DevicePublic:
-    device = await device_queries.get_device(conn, tenant_id, device_id)
-    if device is None:
-        raise PulseError(404, "not_found", f"no device {device_id!r}")
-    return device
 
 
 @router.get("", response_model=DeviceList)
