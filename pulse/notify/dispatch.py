@@ -9,12 +9,15 @@ seen would lose a late-committing event. So:
   UNIQUE idempotency key and ON CONFLICT DO NOTHING make a second dispatch of an event a no-op), so
   a gap never delays the events after it;
 - the stored cursor only advances over ids that are contiguous, or over a gap known to be
-  permanent. A missing id was allocated by a transaction that already had a transaction id (the
-  triggers run after the `alerts` row was written), before the following visible id was. When a gap
-  is first seen we note `pg_snapshot_xmax` of a snapshot taken after that read: the writer's xid is
-  below it. Once `pg_snapshot_xmin` of a snapshot taken *before* a later read is at or above the
-  note, every such writer has ended, so that read saw the event if it committed; still missing
-  means rolled back, and the cursor moves past it.
+  permanent. A missing id was allocated by a transaction that was already writing `alert_events`
+  (the id is drawn while the trigger's INSERT runs), so that transaction holds a RowExclusiveLock on
+  `alert_events` until it ends. When a gap is first seen, after the read, we note the transactions
+  holding that lock: the writer of the missing id is one of them, or has already ended. Once none of
+  them holds it any more, checked *before* a later read, every such writer has ended, so that read
+  saw the event if it committed; still missing means rolled back, and the cursor moves past it.
+  Only writers of this database's `alert_events` count, so busy neighbours on a shared PostgreSQL
+  (other databases' transactions, which a cluster-wide `pg_snapshot_xmin` would wait for) never hold
+  the cursor back.
 
 Dispatchers in several processes serialise on a transaction advisory lock; gap notes are kept in
 memory (a restarted dispatcher re-observes a gap, which only delays the cursor, never loses events).
@@ -335,7 +338,8 @@ async def create_jobs(conn: asyncpg.Connection, events: list[AlertEvent]) -> int
 class Dispatcher:
     def __init__(self, batch: int = BATCH):
         self.batch = batch
-        self._gaps: dict[int, tuple[int, int]] = {}  # first missing id → (next visible id, xmax bound)
+        # first missing id → (next visible id, transactions writing alert_events when it was seen)
+        self._gaps: dict[int, tuple[int, frozenset[str]]] = {}
         self.more = False  # the last pass read a full batch and moved: call again
         self.stats = metrics.Tally({"events": metrics.NOTIFY_EVENTS, "jobs": metrics.NOTIFY_JOBS_CREATED})
 
@@ -350,7 +354,7 @@ class Dispatcher:
                 CURSOR_NAME,
             )
             cursor = 0
-        xmin_before = await conn.fetchval("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+        writing_before = await _writers(conn) if self._gaps else frozenset()
         rows = await conn.fetch(
             """
             SELECT e.id, e.tenant_id, e.alert_id, e.event, e.status, e.actor, e.details, e.created_at,
@@ -361,13 +365,14 @@ class Dispatcher:
             cursor,
             self.batch,
         )
-        xmax_after = await conn.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint")
         # Events above a gap are read again on each pass until the cursor passes them; job creation
         # is idempotent, so that costs a lookup, never a duplicate. (No in-memory "done" set: it would
         # outlive a transaction that failed to commit.)
         events = [e for e in (to_event(r) for r in rows) if e is not None]
         created = await create_jobs(conn, events)
-        new_cursor = self.advance(cursor, [r["id"] for r in rows], xmin_before, xmax_after)
+        ids = [r["id"] for r in rows]
+        writing_after = await _writers(conn) if _has_gap(cursor, ids) else frozenset()
+        new_cursor = self.advance(cursor, ids, writing_before, writing_after)
         if new_cursor != cursor:
             await conn.execute(
                 "UPDATE notify_cursor SET last_event_id = $2, updated_at = now() WHERE name = $1",
@@ -380,8 +385,12 @@ class Dispatcher:
         self.stats.inc("jobs", created)
         return created
 
-    def advance(self, cursor: int, ids: list[int], xmin_before: int, xmax_after: int) -> int:
-        """The new cursor: past contiguous ids and past gaps known to be permanent."""
+    def advance(
+        self, cursor: int, ids: list[int], writing_before: frozenset[str], writing_after: frozenset[str]
+    ) -> int:
+        """The new cursor: past contiguous ids and past gaps known to be permanent. `writing_before`
+        and `writing_after` are the transactions writing `alert_events` just before and just after the
+        read that returned `ids`."""
         for visible in ids:
             if visible == cursor + 1:
                 cursor = visible
@@ -389,11 +398,27 @@ class Dispatcher:
             start = cursor + 1
             gap = self._gaps.pop(start, None)
             if gap is None or visible > gap[0]:
-                # new gap (or its next visible event was deleted since): note a bound from now
-                self._gaps[start] = (visible, xmax_after)
+                # new gap (or its next visible event was deleted since): note who may still write it
+                self._gaps[start] = (visible, writing_after)
                 return cursor
-            if xmin_before < gap[1]:
+            if gap[1] & writing_before:
                 self._gaps[start] = gap  # a writer of a missing id may still commit
                 return cursor
             cursor = visible  # start..visible-1 were rolled back
         return cursor
+
+
+def _has_gap(cursor: int, ids: list[int]) -> bool:
+    return bool(ids) and ids[-1] - cursor != len(ids)
+
+
+async def _writers(conn: asyncpg.Connection) -> frozenset[str]:
+    """Transactions holding a write lock on this database's `alert_events` (pg_locks, readable by any
+    role). A transaction's virtual id is unique while it runs and is never reused by a later one."""
+    rows = await conn.fetch(
+        """SELECT DISTINCT virtualtransaction FROM pg_locks
+            WHERE locktype = 'relation' AND mode = 'RowExclusiveLock'
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND relation = 'alert_events'::regclass"""
+    )
+    return frozenset(r["virtualtransaction"] for r in rows)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncpg
+
 from pulse.db.tx import operator_tx
 from pulse.notify.dispatch import Dispatcher
 from tests.integration.notify.helpers import dispatch, fetch, make_integration, open_alert, set_status
@@ -112,3 +114,36 @@ async def test_cursor_waits_for_an_uncommitted_event_and_skips_a_rolled_back_one
     assert after in {j[1] for j in await jobs_by_route(pool)}
     # A fresh dispatcher (a restart) from the stored cursor re-creates nothing.
     assert await dispatch(pool, Dispatcher()) == 0
+
+
+async def test_a_rolled_back_gap_is_passed_while_another_database_is_busy_writing(
+    pool, tenant, empty_database_url
+):
+    """PostgreSQL may be shared: a long write transaction in another database (which holds back the
+    cluster-wide snapshot xmin) must not keep the cursor below a rolled-back event id."""
+    await make_integration(pool, tenant, {"url": URL})
+    dispatcher = Dispatcher()
+    start = await cursor(pool)
+    neighbour = await asyncpg.connect(empty_database_url)
+    try:
+        busy = neighbour.transaction()
+        await busy.start()
+        await neighbour.fetchval("SELECT pg_current_xact_id()")  # an xid: it now holds back xmin
+        async with pool.acquire() as doomed:
+            tx = doomed.transaction()
+            await tx.start()
+            await doomed.execute("SET LOCAL ROLE pulse_operator")
+            await doomed.execute(
+                "INSERT INTO alerts (tenant_id, site_id, device_id, alert_type, fingerprint, severity, summary) "
+                "VALUES ($1, 's', 'd-doomed', 'THRESHOLD', 'doomed', 5, 'never')",
+                tenant,
+            )
+            after = await open_alert(pool, tenant)
+            assert await dispatch(pool, dispatcher) == 1
+            await tx.rollback()
+        assert await dispatch(pool, dispatcher) == 0
+        assert await cursor(pool) == start + 2  # past the rolled-back id, the neighbour still busy
+        assert after in {j[1] for j in await jobs_by_route(pool)}
+        await busy.rollback()
+    finally:
+        await neighbour.close()

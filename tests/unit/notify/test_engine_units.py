@@ -101,18 +101,19 @@ def test_idempotency_key_is_stable_per_event_and_route():
 
 def test_cursor_advance_over_gaps():
     d = Dispatcher()
-    assert d.advance(10, [11, 12], xmin_before=100, xmax_after=100) == 12
-    # 13 missing: the cursor stops and notes a bound
-    assert d.advance(12, [14, 15], xmin_before=100, xmax_after=105) == 12
-    # writers below xid 105 may still run: stay
-    assert d.advance(12, [14, 15], xmin_before=104, xmax_after=110) == 12
-    # they have all ended and 13 is still missing: rolled back, move on
-    assert d.advance(12, [14, 15], xmin_before=105, xmax_after=110) == 15
+    none = frozenset()
+    assert d.advance(10, [11, 12], none, none) == 12
+    # 13 missing: the cursor stops and notes who was writing alert_events (A and B)
+    assert d.advance(12, [14, 15], none, frozenset({"3/7", "4/9"})) == 12
+    # B (a writer when the gap was seen) still writes: stay, whoever else writes now
+    assert d.advance(12, [14, 15], frozenset({"4/9", "5/1"}), frozenset({"4/9", "5/1"})) == 12
+    # both have ended (only newer writers remain) and 13 is still missing: rolled back, move on
+    assert d.advance(12, [14, 15], frozenset({"5/1"}), frozenset({"5/1"})) == 15
     # a gap whose next visible id vanished (deleted) is noted afresh rather than skipped
     d2 = Dispatcher()
-    assert d2.advance(0, [3], 1, 50) == 0
-    assert d2.advance(0, [5], 60, 70) == 0
-    assert d2.advance(0, [5], 70, 80) == 5
+    assert d2.advance(0, [3], none, frozenset({"1/1"})) == 0
+    assert d2.advance(0, [5], none, frozenset({"2/2"})) == 0
+    assert d2.advance(0, [5], none, none) == 5
 
 
 def test_standard_webhooks_signature():
