@@ -13,8 +13,9 @@ from pathlib import Path
 
 import asyncpg
 
+from pulse.db import locks
+
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
-_LOCK_KEY = 0x50554C5345  # "PULSE"
 
 
 class MigrationError(RuntimeError):
@@ -42,7 +43,7 @@ def available_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
 
 async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply what is missing; return the versions applied now (empty when up to date)."""
-    await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+    await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATIONS)
     try:
         await conn.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -75,7 +76,7 @@ async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) ->
             done.append(migration.version)
         return done
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
+        await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATIONS)
 
 
 async def migrate_dsn(dsn: str) -> list[str]:
