@@ -7,9 +7,9 @@ Two drivers, one lock discipline:
   periods, NO_TELEMETRY gaps every `gap_interval`, and a reconciliation of NO_HEARTBEAT alerts.
 
 Copies coordinate through PostgreSQL only. Work on a tenant's rule alerts runs under the transaction
-advisory lock (LOCK_NAMESPACE, hashtext(tenant)), so two evaluators handle a tenant one after the
-other and the second finds the first's alerts and `alert_rule_state` already there; the global sweep
-takes a try-lock and one copy skips while the other sweeps. The partial unique index on open
+advisory lock (EVALUATOR_CLASS, hashtext(tenant)) (keys in pulse.db.locks), so two evaluators handle a
+tenant one after the other and the second finds the first's alerts and `alert_rule_state` already there;
+the global sweep takes a try-lock and one copy skips while the other sweeps. The partial unique index on open
 fingerprints stays the last line of defence, and inserts say ON CONFLICT DO NOTHING.
 
 Restart: state lives in the database, and a starting evaluator re-evaluates every device of every
@@ -27,6 +27,7 @@ import asyncpg
 
 from pulse import metrics
 from pulse.config import Settings
+from pulse.db import locks
 from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
@@ -47,9 +48,6 @@ from pulse.periodic import run_every
 log = get_logger("pulse.evaluator")
 
 ACTOR = "service:evaluator"
-LOCK_NAMESPACE = 0x5E7A1  # first key of every evaluator advisory lock
-SWEEP_LOCK = 0  # second keys of the global try-locks (tenant locks use hashtext(tenant))
-RECONCILE_LOCK = 1
 CHANNELS = ("telemetry_batch", "evaluator_config")
 # Ingest stamps last_seen_at before its commit; a batch committed a little after a later one must not
 # fall behind the cursor, so each read reaches this far back (snapshots already seen are skipped).
@@ -117,7 +115,9 @@ class Evaluator:
         """One pass over the tenant's devices heard from since the cursor, under the tenant lock."""
         since = self._cursors.get(tenant_id)
         async with operator_tx(self._pool, ACTOR) as conn:
-            await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, tenant_id)
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))", locks.EVALUATOR_CLASS, tenant_id
+            )
             snapshots = await load_snapshots(
                 conn, tenant_id, since - CURSOR_OVERLAP if since else None, SNAPSHOT_LIMIT
             )
@@ -163,16 +163,14 @@ class Evaluator:
         or -1 when another evaluator holds the sweep lock."""
         now = now or self.clock()
         async with operator_tx(self._pool, ACTOR) as conn:
-            if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, SWEEP_LOCK
-            ):
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1, $2)", *locks.EVALUATOR_SWEEP):
                 return -1
             transitions = await sweep_health(conn, now, self.cache.get)
             due = await due_quiet_periods(conn, now)
         for tenant_id, pairs in sorted(due.items()):
             async with operator_tx(self._pool, ACTOR) as conn:
                 await conn.execute(
-                    "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, tenant_id
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))", locks.EVALUATOR_CLASS, tenant_id
                 )
                 self.stats.inc("closed", await close_quiet(conn, tenant_id, pairs, now))
         return len(transitions)
@@ -185,7 +183,7 @@ class Evaluator:
         for tenant_id in tenants:
             async with operator_tx(self._pool, ACTOR) as conn:
                 await conn.execute(
-                    "SELECT pg_advisory_xact_lock($1, hashtext($2))", LOCK_NAMESPACE, tenant_id
+                    "SELECT pg_advisory_xact_lock($1, hashtext($2))", locks.EVALUATOR_CLASS, tenant_id
                 )
                 config = await self.cache.get(conn, tenant_id)
                 o, c = await sweep_gaps(conn, config, now)
@@ -197,7 +195,7 @@ class Evaluator:
         now = now or self.clock()
         async with operator_tx(self._pool, ACTOR) as conn:
             if not await conn.fetchval(
-                "SELECT pg_try_advisory_xact_lock($1, $2)", LOCK_NAMESPACE, RECONCILE_LOCK
+                "SELECT pg_try_advisory_xact_lock($1, $2)", *locks.EVALUATOR_RECONCILE
             ):
                 return 0, 0
             opened, closed = await reconcile_heartbeats(conn, now, self.cache.get)

@@ -24,11 +24,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from pulse.db import locks
 from pulse.db.tx import operator_tx
 
 ALGORITHM = "RS256"
 _ACTOR = "service:identity"
-_LOCK_ID = 5075736520  # advisory lock: one process creates or rotates keys at a time
 _FORCED_REFRESH_SECONDS = 5.0
 
 
@@ -72,7 +72,7 @@ async def ensure_current_key(pool: asyncpg.Pool, secret: bytes | None) -> str:
         kid = await conn.fetchval("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
         if kid:
             return kid
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.SIGNING_KEYS)
         kid = await conn.fetchval("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
         return kid or await _insert_key(conn, secret)
 
@@ -80,7 +80,7 @@ async def ensure_current_key(pool: asyncpg.Pool, secret: bytes | None) -> str:
 async def rotate(pool: asyncpg.Pool, secret: bytes | None) -> str:
     """Retire the current key and make a new one current; returns the new kid."""
     async with operator_tx(pool, _ACTOR) as conn:
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_ID)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.SIGNING_KEYS)
         await conn.execute("UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL")
         return await _insert_key(conn, secret)
 

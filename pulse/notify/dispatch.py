@@ -33,11 +33,11 @@ import asyncpg
 import orjson
 
 from pulse import metrics
+from pulse.db import locks
 from pulse.notify.channels import CHANNELS
 from pulse.notify.events import DELIVERY_EVENTS, AlertEvent
 
 CURSOR_NAME = "alert_events"
-DISPATCH_LOCK = (0x4E071F, 0)  # advisory lock keys of the dispatcher
 BATCH = 1000
 
 
@@ -346,7 +346,7 @@ class Dispatcher:
     async def dispatch_once(self, conn: asyncpg.Connection) -> int:
         """One pass inside the caller's operator transaction. Returns the number of new jobs; the
         caller loops while it returns a full batch (`self.more`)."""
-        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *DISPATCH_LOCK)
+        await conn.execute("SELECT pg_advisory_xact_lock($1, $2)", *locks.NOTIFY_DISPATCH)
         cursor = await conn.fetchval("SELECT last_event_id FROM notify_cursor WHERE name = $1", CURSOR_NAME)
         if cursor is None:
             await conn.execute(

@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from pulse.db import locks
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.periodic import run_every
@@ -37,7 +38,6 @@ ROLLUP_INTERVAL_SECONDS = 15.0
 DEFAULT_LAG = timedelta(seconds=2)  # belt and braces when other sessions are hidden from the fence
 DEFAULT_LATE_MARGIN = timedelta(minutes=2)
 DEFAULT_MAX_SPAN = timedelta(minutes=2)
-_LOCK_KEY = 5075736502  # pulse_maintain_partitions uses ...501
 
 _MERGE = """
 INSERT INTO telemetry_rollup_1m AS r (tenant_id, device_id, metric, bucket, count, min, max, sum, last, last_time)
@@ -81,7 +81,7 @@ async def roll_up(
 ) -> RollupPass | None:
     """One pass, in the caller's transaction (as pulse_operator). None when another copy holds the
     lock or nothing new can be rolled up yet."""
-    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", _LOCK_KEY):
+    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", locks.ROLLUPS):
         return None
     # The fence is read first: pg_stat_activity is sampled once per transaction, after our own start.
     # (Compared in SQL: asyncpg turns '-infinity', the initial watermark, into a naive datetime.min.)

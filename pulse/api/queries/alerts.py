@@ -132,8 +132,11 @@ async def silence(
     return alert_from(row) if row else None
 
 
+AlertEventKind = Literal["OPENED", "UPDATED", "ACKNOWLEDGED", "ESCALATED", "SILENCED", "CLOSED"]
+
+
 class AlertEventPublic(BaseModel):
-    event: Literal["OPENED", "UPDATED", "ACKNOWLEDGED", "SILENCED", "CLOSED"]
+    event: AlertEventKind
     status: AlertStatus
     actor: str | None
     details: dict[str, Any]

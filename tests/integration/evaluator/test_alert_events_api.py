@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from pulse.api.app import create_app
+from pulse.db.tx import operator_tx
 from tests.integration.api.helpers import bearer, client_for, make_tenant, seed_resources
 
 
@@ -43,3 +44,16 @@ async def test_api_transitions_write_events_and_notify(settings, pool):
     assert timeline["events"][2]["details"]["silenced_until"]
     assert hidden.status_code == 404 and missing.status_code == 404
     assert heard.count("tenant-a") >= 3 and "tenant-b" not in heard
+
+
+async def test_an_escalated_alert_shows_its_escalation_in_the_timeline(settings, pool):
+    await make_tenant(pool, "tenant-a")
+    ids = await seed_resources(pool, "tenant-a", "a")
+    async with operator_tx(pool, "test") as conn:  # as the escalation worker will: a level rises
+        await conn.execute("UPDATE alerts SET escalation_level = 1 WHERE id = $1", int(ids["alert_id"]))
+    app = create_app(settings, pool)
+    async with client_for(app) as client:
+        viewer = await bearer(app, ["customer"], "tenant-a")
+        response = await client.get(f"/customer/alerts/{ids['alert_id']}/events", headers=viewer)
+    assert response.status_code == 200
+    assert [e["event"] for e in response.json()["events"]] == ["OPENED", "ESCALATED"]

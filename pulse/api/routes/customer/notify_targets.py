@@ -25,6 +25,7 @@ from pydantic import (
 from pulse.api.deps import _tenant_db
 from pulse.api.errors import ErrorBody
 from pulse.config import Settings
+from pulse.db import locks
 from pulse.errors import PulseError
 from pulse.notify import configs, ssrf
 from pulse.notify.channels import CHANNELS
@@ -35,7 +36,6 @@ from pulse.notify.worker import config_error, scrub, secrets_of
 
 MAX_CONFIG_BYTES = 16 * 1024
 TEST_SENDS, TEST_WINDOW_SECONDS = 5, 60
-TEST_LOCK_CLASS = 0x7E57  # advisory-lock class of the test-send rate limit (second key: the action)
 
 # Alert types the evaluator produces for a tenant (SYSTEM_HEALTH exists only in the synthetic
 # `__system__` tenant, so no customer route or rule could ever match it).
@@ -152,7 +152,10 @@ async def take_test_slot(conn: asyncpg.Connection, tenant_id: str, action: str) 
     else 429 with Retry-After. Concurrent requests serialise on a transaction advisory lock, so they
     cannot both see room for one; the action's expired rows are pruned on the way."""
     await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || $3))", TEST_LOCK_CLASS, tenant_id, action
+        "SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || $3))",
+        locks.NOTIFY_TEST_SEND_CLASS,
+        tenant_id,
+        action,
     )
     now = await conn.fetchval("SELECT clock_timestamp()")
     await conn.execute(
