@@ -3,12 +3,8 @@ validation as API errors, masked configs, and the synchronous, rate-limited test
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import math
-import time
-import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -19,19 +15,15 @@ from pydantic import (
     BaseModel,
     Field,
     StringConstraints,
-    ValidationError,
 )
 
 from pulse.api.deps import _tenant_db
 from pulse.api.errors import ErrorBody
 from pulse.config import Settings
 from pulse.errors import PulseError
-from pulse.notify import configs, ssrf
+from pulse.notify import configs, deliver, ssrf
 from pulse.notify.channels import CHANNELS
-from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
-from pulse.notify.service import http_client
-from pulse.notify.worker import config_error, scrub, secrets_of
 
 MAX_CONFIG_BYTES = 16 * 1024
 TEST_SENDS, TEST_WINDOW_SECONDS = 5, 60
@@ -199,58 +191,14 @@ def test_event(tenant_id: str, actor: str | None) -> AlertEvent:
 
 
 async def send_test(settings: Settings, kind: str, raw: Any, event: AlertEvent) -> DeliveryTestResult:
-    """One send through the channel, as the worker would make it, answered synchronously."""
-    message_id = f"pulse-test-{uuid.uuid4()}"
-    channel = CHANNELS.get(kind)
-    if channel is None:
-        return DeliveryTestResult(
-            ok=False,
-            reason=str(Reason.CONFIG_INVALID),
-            http_status=None,
-            latency_ms=0,
-            error="channel_unsupported",
-            message_id=message_id,
-        )
-    try:
-        config = channel.Config.model_validate(raw)
-    except ValidationError as exc:
-        return DeliveryTestResult(
-            ok=False,
-            reason=str(Reason.CONFIG_INVALID),
-            http_status=None,
-            latency_ms=0,
-            error=config_error(exc)[:500],
-            message_id=message_id,
-        )
-    ctx = SendContext(
-        ssrf.Policy.from_settings(settings),
-        message_id,
-        int(time.time()),
-        mqtt_url=settings.mqtt_url,
-        ca_file=settings.notify_ca_file,
-        timeout=settings.notify_http_timeout,
-    )
-    started = time.monotonic()
-    try:
-        async with http_client(settings) as http, asyncio.timeout(2 * settings.notify_http_timeout + 5):
-            result = await channel.send(event, config, http, ctx)
-            if result.ok and kind == "pagerduty":
-                # the test trigger opened an incident on the customer's PagerDuty: resolve it again
-                await channel.send(
-                    dataclasses.replace(event, event="CLOSED", status="CLOSED"), config, http, ctx
-                )
-    except TimeoutError:
-        result = SendResult(False, True, Reason.TIMEOUT, detail="test send timed out")
-    except Exception as exc:  # a channel bug is a failed test, never a 500
-        result = SendResult(False, True, Reason.NETWORK, detail=type(exc).__name__)
-    latency_ms = int((time.monotonic() - started) * 1000)
-    error = None if result.ok else scrub(f"{result.reason}: {result.detail}".rstrip(": "), secrets_of(config))
+    """One send through the channel, as the worker makes it (`deliver.test_once`), answered now."""
+    message_id, outcome = await deliver.test_once(settings, kind, raw, event)
     return DeliveryTestResult(
-        ok=result.ok,
-        reason=str(result.reason),
-        http_status=result.http_status,
-        latency_ms=latency_ms,
-        error=error,
+        ok=outcome.result.ok,
+        reason=str(outcome.result.reason),
+        http_status=outcome.result.http_status,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
         message_id=message_id,
     )
 
