@@ -1,5 +1,6 @@
-"""What the integration and notification-channel routes share: the kind and config field types, config
-validation as API errors, masked configs, and the synchronous, rate-limited test send."""
+"""What the two notification contracts' routes share besides the store
+(`pulse/api/queries/notify_targets.py`): field types, the update rule for nulls, and the synchronous,
+rate-limited test send."""
 
 from __future__ import annotations
 
@@ -19,11 +20,13 @@ from pydantic import (
 
 from pulse.api.deps import _tenant_db
 from pulse.api.errors import ErrorBody
+from pulse.api.queries import notify_targets as store
 from pulse.config import Settings
 from pulse.errors import PulseError
-from pulse.notify import configs, deliver, ssrf
-from pulse.notify.channels import CHANNELS
+from pulse.identity.principal import Principal
+from pulse.notify import deliver
 from pulse.notify.events import AlertEvent
+from pulse.notify.targets import TargetTable
 
 MAX_CONFIG_BYTES = 16 * 1024
 TEST_SENDS, TEST_WINDOW_SECONDS = 5, 60
@@ -58,51 +61,6 @@ ChannelConfig = Annotated[
         "back as `********`; sending `********` back keeps the stored value."
     ),
 ]
-
-
-def show_config(kind: str, data: Any) -> dict[str, Any]:
-    """A stored config as responses show it. A kind no channel handles (any more) shows no values."""
-    data = data if isinstance(data, dict) else {}
-    if kind not in CHANNELS:
-        return dict.fromkeys(data, configs.MASK)
-    return configs.masked(kind, data)
-
-
-async def checked_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Validate with the channel and check its targets; the JSON to store, or a 422."""
-    if kind not in CHANNELS:
-        raise PulseError(422, "unsupported_type", f"no channel handles type {kind!r}")
-    try:
-        config = await configs.validate(kind, raw, ssrf.Policy.from_settings(settings))
-    except configs.TargetRefused as exc:
-        raise PulseError(422, "target_refused", str(exc)) from None
-    except configs.ConfigInvalid as exc:
-        raise PulseError(422, "invalid_config", {"message": str(exc), "fields": exc.fields}) from None
-    except (ValueError, ssrf.Blocked) as exc:  # a channel's own check refusing something else
-        raise PulseError(
-            422, "invalid_config", {"message": f"invalid {kind} config", "fields": ["config"]}
-        ) from exc
-    return configs.stored(config)
-
-
-async def new_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """`checked_config` for a new target: a secret that is the mask itself is refused (a form that copied
-    a masked config would otherwise store `********` as the secret, or silently drop an optional one)."""
-    if kind in CHANNELS:
-        headers = raw.get("headers")
-        masked = [name for name in sorted(configs.secret_fields(kind)) if raw.get(name) == configs.MASK]
-        if isinstance(headers, dict):
-            masked += [f"headers.{key}" for key, value in headers.items() if value == configs.MASK]
-        if masked:
-            raise PulseError(
-                422,
-                "invalid_config",
-                {
-                    "message": f"{configs.MASK} stands for a stored secret; send the real value",
-                    "fields": masked,
-                },
-            )
-    return await checked_config(kind, raw, settings)
 
 
 def not_null(body: BaseModel, names: set[str]) -> set[str]:
@@ -201,6 +159,19 @@ async def send_test(settings: Settings, kind: str, raw: Any, event: AlertEvent) 
         error=outcome.error,
         message_id=message_id,
     )
+
+
+async def test_target(
+    principal: Principal, pool: asyncpg.Pool, settings: Settings, t: TargetTable, target_id: Any, action: str
+) -> DeliveryTestResult:
+    """Test-send to one of the tenant's targets: find it and take a test slot of `action` in a short
+    transaction, then send (404 for another tenant's target, 429 past the limit)."""
+    assert principal.tenant_id
+    async with tenant_conn(principal, pool) as conn:
+        target = await store.find_target(conn, t, principal.tenant_id, target_id)
+        await take_test_slot(conn, principal.tenant_id, action)
+    event = test_event(principal.tenant_id, principal.display)
+    return await send_test(settings, target.kind, target.config, event)
 
 
 TEST_RESPONSES: dict[int | str, dict[str, Any]] = {
