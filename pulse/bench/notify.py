@@ -10,7 +10,7 @@ Three processes besides this one, so the code under test gets its own interprete
   arrival time and counts duplicates (by `webhook-id`, and by alert and event);
 - `pulse run notify`, the service as production runs it, allowed to reach loopback;
 - the baseline (`python -m pulse.bench.notify post`): the same receiver hit by a plain poster using
-  the engine's own HTTP client settings (`service.http_client`), with the same concurrency
+  the engine's own HTTP client settings (`deliver.http_client`), with the same concurrency
   (`PULSE_NOTIFY_CONCURRENCY`), the same number of requests and bodies of the same size, each signed.
 
 Phases, after a warm-up (a few alerts delivered, which also gives the body size):
@@ -253,7 +253,7 @@ def _body(alert_id: int, size: int) -> bytes:
 
 
 async def _post(url: str, secret: str, count: int, concurrency: int, size: int) -> dict:
-    from pulse.notify.service import http_client
+    from pulse.notify.deliver import http_client
 
     key = _key(secret)
     pending = iter(range(1, count + 1))

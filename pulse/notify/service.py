@@ -26,6 +26,7 @@ from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
+from pulse.notify.deliver import http_client
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import ACTOR, RetryPolicy, Worker
 from pulse.periodic import run_every
@@ -33,16 +34,6 @@ from pulse.periodic import run_every
 log = get_logger("pulse.notify")
 
 CHANNELS = ("alert_event", "new_delivery_job")
-
-
-def http_client(settings: Settings) -> httpx.AsyncClient:
-    """One shared client per process: pooled connections, bounded timeouts, no redirects."""
-    return httpx.AsyncClient(
-        timeout=httpx.Timeout(settings.notify_http_timeout, connect=min(5.0, settings.notify_http_timeout)),
-        follow_redirects=False,
-        limits=httpx.Limits(max_connections=max(10, settings.notify_concurrency * 2)),
-        headers={"User-Agent": "Pulse-Notify/1"},
-    )
 
 
 class NotifyService:

@@ -1,4 +1,5 @@
-"""Delivery workers: claim due jobs, send once, record the attempt, schedule the retry or end.
+"""Delivery workers: claim due jobs, send once (`deliver.deliver_once`), record the attempt, schedule the
+retry or end.
 
 - claim: due PENDING jobs `FOR UPDATE SKIP LOCKED` → PROCESSING with `claimed_at`/`locked_by`, so
   several workers (in one process or many) never take the same job; each comes with its target's
@@ -22,30 +23,30 @@ from __future__ import annotations
 
 import hashlib
 import random
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
 import orjson
-from pydantic import SecretStr, ValidationError
 
 from pulse import metrics
 from pulse.backoff import full_jitter
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
-from pulse.notify.channels import CHANNELS
 from pulse.notify.channels.base import Reason, SendContext, SendResult
+from pulse.notify.deliver import Outcome, deliver_once, refused
 from pulse.notify.events import AlertEvent
+from pulse.notify.targets import job_target_sql
 
 ACTOR = "service:notify"
 log = get_logger("pulse.notify")
+# a claimed job's target (integration or notification channel) as one shape: target_kind, …
+_TARGET_COLUMNS, _TARGET_JOINS = job_target_sql("c")
 
 
 def utcnow() -> datetime:
@@ -64,34 +65,6 @@ class RetryPolicy:
         if retry_after is not None:
             return min(self.max_seconds, max(jittered, retry_after))
         return jittered
-
-
-def config_error(exc: ValidationError) -> str:
-    """Field names and error types only: pydantic's message would echo input values (secrets)."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['type']}" for e in exc.errors())
-
-
-def scrub(text: str, secrets: list[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text[:500]
-
-
-def secrets_of(config: object) -> list[str]:
-    """Secret values of a channel config (and header values); for a secret URL (Slack) also its path,
-    the credential part, which a provider's error body may echo without the host."""
-    found = []
-    for value in vars(config).values():
-        if isinstance(value, dict):  # custom headers often carry tokens
-            found += [v for v in value.values() if isinstance(v, str) and len(v) >= 8]
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            found.append(secret)
-            parts = urlsplit(secret)
-            if parts.scheme and parts.path.strip("/"):
-                found.append(parts.path.strip("/"))
-    return sorted(found, key=len, reverse=True)
 
 
 class Worker:
@@ -151,7 +124,7 @@ class Worker:
         (one transaction for both). `now` None: the database clock."""
         async with operator_tx(self._pool, ACTOR) as conn:
             return await conn.fetch(
-                """
+                f"""
                 WITH due AS (
                     SELECT job_id FROM delivery_jobs
                      WHERE status = 'PENDING' AND next_run_at <= COALESCE($1::timestamptz, now())
@@ -164,46 +137,38 @@ class Worker:
                     RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
                               j.routing_rule_id, j.attempts, j.attempts_base, j.rate_reserved, j.payload_json,
                               j.claimed_at)
-                SELECT c.*, COALESCE(i.type, n.channel_type) AS target_kind,
-                       COALESCE(i.enabled, n.is_enabled) AS target_enabled,
-                       COALESCE(i.config_json, n.config) AS target_config
+                SELECT c.*, {_TARGET_COLUMNS}
                   FROM claimed c
-                  LEFT JOIN integrations i ON i.tenant_id = c.tenant_id AND i.integration_id = c.integration_id
-                  LEFT JOIN notification_channels n ON n.tenant_id = c.tenant_id AND n.channel_id = c.channel_id
+                {_TARGET_JOINS}
                 """,
                 now,
                 self.name,
                 limit,
             )
 
-    async def _send(self, job: asyncpg.Record, now: datetime) -> tuple[SendResult, list[str]]:
+    async def _send(self, job: asyncpg.Record, now: datetime) -> Outcome:
+        if job["target_kind"] is None:
+            return refused("target_not_found")
+        if not job["target_enabled"]:
+            return refused("target_disabled")
         payload = job["payload_json"]
         payload = orjson.loads(payload) if isinstance(payload, str) else payload
-        kind, raw = job["target_kind"], job["target_config"]
-        if kind is None:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_not_found"), []
-        if not job["target_enabled"]:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail="target_disabled"), []
-        channel = CHANNELS.get(kind)
-        if channel is None:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail="channel_unsupported"), []
-        raw = orjson.loads(raw) if isinstance(raw, str) else raw
-        try:
-            config = channel.Config.model_validate(raw)
-        except ValidationError as exc:
-            return SendResult(False, False, Reason.CONFIG_INVALID, detail=config_error(exc)), []
-        wait = 0.0 if job["rate_reserved"] else await self._rate_wait(kind, channel, config)
-        if wait:
-            return SendResult(
-                False, True, Reason.THROTTLED, retry_after=wait, detail="provider_rate_limit"
-            ), []
-        event = AlertEvent.from_json(payload["event"])
         ctx = replace(self.context, message_id=f"pulse-job-{job['job_id']}", timestamp=int(now.timestamp()))
-        try:
-            result = await channel.send(event, config, self._http, ctx)
-        except Exception as exc:  # a channel bug is a failed attempt, never a lost job
-            result = SendResult(False, True, Reason.NETWORK, detail=f"{type(exc).__name__}")
-        return result, secrets_of(config)
+        return await deliver_once(
+            job["target_kind"],
+            job["target_config"],
+            AlertEvent.from_json(payload["event"]),
+            self._http,
+            ctx,
+            # a slot reserved by an earlier claim is ours: send without asking the bucket again
+            gate=None if job["rate_reserved"] else self._rate_gate,
+        )
+
+    async def _rate_gate(self, kind: str, channel: ModuleType, config: object) -> SendResult | None:
+        wait = await self._rate_wait(kind, channel, config)
+        if not wait:
+            return None
+        return SendResult(False, True, Reason.THROTTLED, retry_after=wait, detail="provider_rate_limit")
 
     async def _rate_wait(self, kind: str, channel: ModuleType, config: object) -> float:
         """Seconds until this job's slot under the target's provider rate limit (0: go now), shared by
@@ -223,14 +188,13 @@ class Worker:
     async def process(self, job: asyncpg.Record, now: datetime | None = None) -> SendResult:
         """Send one claimed job and record the outcome."""
         now = now or self.clock()
-        started = time.monotonic()
-        result, secrets = await self._send(job, now)
+        outcome = await self._send(job, now)
+        result, error = outcome.result, outcome.error
         if result.reason is Reason.THROTTLED:
             await self._defer(job, now + timedelta(seconds=result.retry_after or 1.0))
             return result
-        latency_ms = int((time.monotonic() - started) * 1000)
+        latency_ms = outcome.latency_ms
         attempt = job["attempts"] + 1
-        error = None if result.ok else scrub(f"{result.reason}: {result.detail}".rstrip(": "), secrets)
         if result.ok:
             status, next_run = "COMPLETED", now
         elif not result.retryable or attempt - job["attempts_base"] >= self.retry.max_attempts:

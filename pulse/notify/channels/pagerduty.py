@@ -97,3 +97,9 @@ async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: 
     if key and key in result.detail:  # PagerDuty's 400 body may echo the event
         result = replace(result, detail=result.detail.replace(key, "***"))
     return result
+
+
+async def after_test(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> None:
+    """A test send's trigger opened an incident on the customer's PagerDuty: resolve it again (same
+    dedup_key), so testing a target leaves nothing behind. A failure here is not the test's outcome."""
+    await send(replace(event, event="CLOSED", status="CLOSED"), config, http, ctx)

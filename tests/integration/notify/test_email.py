@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 
 from pulse.notify import ssrf
-from pulse.notify.channels import _check
+from pulse.notify.channels import conforming
 from pulse.notify.channels import email as channel
 from pulse.notify.channels.base import Reason, SendContext
 from pulse.notify.events import AlertEvent
@@ -173,7 +173,7 @@ async def send(cfg: channel.Config, **kwargs):
 
 
 def test_module_keeps_the_channel_contract():
-    assert _check(channel) is channel
+    assert conforming(channel) is channel
     assert channel.kind == "email"
 
 

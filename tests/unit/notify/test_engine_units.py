@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from pulse.notify import signing
 from pulse.notify.channels import CHANNELS, slack, webhook
 from pulse.notify.channels.base import Reason, classify_http, redact_url
+from pulse.notify.deliver import config_error, secrets_of
 from pulse.notify.dispatch import Dispatcher, Route, idempotency_key, route_matches
 from pulse.notify.events import AlertEvent, severity_label
-from pulse.notify.worker import RetryPolicy, config_error, secrets_of
+from pulse.notify.worker import RetryPolicy
 from tests.alert_events import make_event
 
 

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from pulse.notify.channels import CHANNELS, pagerduty, teams
+from pulse.notify.deliver import config_error, secrets_of
 from pulse.notify.events import AlertEvent
-from pulse.notify.worker import config_error, secrets_of
 from tests.alert_events import make_event
 
 KEY = "R0UT1NGKEY0123456789abcdefABCDEF"

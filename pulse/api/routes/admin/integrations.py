@@ -1,8 +1,10 @@
 """Integrations and their routes on the admin API (reference §2.8, items 6-7): how an installer points
 any tenant's alerts at a target (customers manage their own under /customer/integrations).
 
-Configs are validated by the channel's own `Config` and every target by the outbound-safety check at
-save time (it is checked again at send time). Secrets are never returned.
+The same target and filter store as the customer contracts (`pulse/api/queries/notify_targets.py`),
+for any tenant: configs are validated by the channel's own `Config` and every target by the
+outbound-safety check at save time (it is checked again at send time), under this API's error names
+(`url_refused`, `invalid_config` with a text). Secrets are never returned.
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from pydantic import BaseModel, Field
 
 from pulse.api.deps import AdminDb, AdminKey, AppSettings
 from pulse.api.errors import ErrorBody
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.admin.models import TenantId
 from pulse.errors import PulseError
-from pulse.notify import configs
 from pulse.notify.configs import ChannelKind
-from pulse.notify.ssrf import Policy
+from pulse.notify.targets import INTEGRATIONS
 
 router = APIRouter(prefix="/api/admin", tags=["admin"], dependencies=[AdminKey])
 
@@ -47,6 +49,18 @@ class IntegrationPublic(BaseModel):
     enabled: bool
     created_at: datetime
 
+    @classmethod
+    def of(cls, target: store.Target) -> IntegrationPublic:
+        """No config: the admin contract never shows one."""
+        return cls(
+            tenant_id=target.tenant_id,
+            integration_id=target.id,
+            name=target.name,
+            type=target.kind,
+            enabled=target.enabled,
+            created_at=target.created_at,
+        )
+
 
 class IntegrationList(BaseModel):
     data: list[IntegrationPublic]
@@ -59,26 +73,21 @@ class IntegrationList(BaseModel):
 async def create_integration(
     body: IntegrationCreate, conn: AdminDb, settings: AppSettings
 ) -> IntegrationPublic:
-    """Create a webhook or Slack integration for a tenant (the URL must pass the outbound-safety check)."""
-    try:
-        config = await configs.validate(body.type, body.config, Policy.from_settings(settings))
-    except configs.ConfigInvalid as exc:
-        raise PulseError(422, "invalid_config", str(exc)) from None
-    except configs.TargetRefused as exc:
-        raise PulseError(422, "url_refused", str(exc)) from None
+    """Create an integration of any channel kind for a tenant (its targets must pass the outbound-safety
+    check)."""
+    config = await store.new_config(body.type, body.config, settings, store.ADMIN_ERRORS)
     if not await conn.fetchval("SELECT 1 FROM tenants WHERE tenant_id = $1", body.tenant_id):
         raise PulseError(404, "tenant_not_found", f"no tenant {body.tenant_id!r}")
-    row = await conn.fetchrow(
-        """INSERT INTO integrations (tenant_id, name, type, enabled, config_json)
-           VALUES ($1, $2, $3, $4, $5)
-           RETURNING tenant_id, integration_id, name, type, enabled, created_at""",
+    created = await store.insert_target(
+        conn,
+        INTEGRATIONS,
         body.tenant_id,
-        body.name,
-        body.type,
-        body.enabled,
-        configs.stored(config),
+        name=body.name,
+        kind=body.type,
+        enabled=body.enabled,
+        config=config,
     )
-    return IntegrationPublic(**dict(row))
+    return IntegrationPublic.of(created)
 
 
 @router.get("/integrations", response_model=IntegrationList)
@@ -88,15 +97,9 @@ async def list_integrations(
     enabled: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> IntegrationList:
-    rows = await conn.fetch(
-        """SELECT tenant_id, integration_id, name, type, enabled, created_at FROM integrations
-            WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::boolean IS NULL OR enabled = $2)
-            ORDER BY created_at DESC LIMIT $3""",
-        tenant_id,
-        enabled,
-        limit,
-    )
-    return IntegrationList(data=[IntegrationPublic(**dict(r)) for r in rows], count=len(rows))
+    query = store.TargetQuery(tenant_id, enabled=enabled, newest_first=True)
+    found = await store.list_targets(conn, INTEGRATIONS, query, limit)
+    return IntegrationList(data=[IntegrationPublic.of(t) for t in found], count=len(found))
 
 
 class RouteCreate(BaseModel):
@@ -123,10 +126,7 @@ class RouteList(BaseModel):
     count: int
 
 
-_ROUTE_COLUMNS = (
-    "tenant_id, route_id, integration_id, name, enabled, min_severity, severities, alert_types, site_ids, "
-    "device_prefixes, deliver_on, priority, created_at"
-)
+ROUTES = store.INTEGRATION_ROUTES
 
 
 @router.post(
@@ -134,29 +134,12 @@ _ROUTE_COLUMNS = (
 )
 async def create_route(body: RouteCreate, conn: AdminDb) -> RoutePublic:
     """Route a tenant's alert events (filtered) to one of its integrations."""
-    if not await conn.fetchval(
-        "SELECT 1 FROM integrations WHERE tenant_id = $1 AND integration_id = $2",
-        body.tenant_id,
-        body.integration_id,
-    ):
+    if not await store.target_exists(conn, INTEGRATIONS, body.tenant_id, body.integration_id):
         raise PulseError(
             404, "integration_not_found", f"no integration {body.integration_id} in {body.tenant_id!r}"
         )
-    row = await conn.fetchrow(
-        f"""INSERT INTO integration_routes (tenant_id, integration_id, name, enabled, min_severity, severities,
-                                            alert_types, site_ids, device_prefixes, deliver_on, priority)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {_ROUTE_COLUMNS}""",
-        body.tenant_id,
-        body.integration_id,
-        body.name,
-        body.enabled,
-        body.min_severity,
-        body.severities,
-        body.alert_types,
-        body.site_ids,
-        body.device_prefixes,
-        body.deliver_on,
-        body.priority,
+    row = await store.insert_filter(
+        conn, ROUTES, body.tenant_id, body.model_dump(include=set(ROUTES.columns))
     )
     return RoutePublic(**dict(row))
 
@@ -170,14 +153,6 @@ async def list_routes(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> RouteList:
     """Routes ordered by priority (lowest first), newest first within a priority."""
-    rows = await conn.fetch(
-        f"""SELECT {_ROUTE_COLUMNS} FROM integration_routes
-             WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::uuid IS NULL OR integration_id = $2)
-               AND ($3::boolean IS NULL OR enabled = $3)
-             ORDER BY priority, created_at DESC LIMIT $4""",
-        tenant_id,
-        integration_id,
-        enabled,
-        limit,
-    )
+    query = store.FilterQuery(tenant_id, integration_id, enabled, order="r.priority, r.created_at DESC")
+    rows = await store.list_filters(conn, ROUTES, query, limit)
     return RouteList(data=[RoutePublic(**dict(r)) for r in rows], count=len(rows))

@@ -20,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.routes.customer.integrations import find_integration
-from pulse.api.routes.customer.notification_channels import find_channel
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.customer.notify_targets import DeliveryEvent
 from pulse.api.routes.params import utc
 from pulse.errors import PulseError
+from pulse.notify.targets import INTEGRATIONS, NOTIFICATION_CHANNELS
 
 router = APIRouter(
     prefix="/customer",
@@ -205,9 +205,9 @@ async def redrive_jobs(principal: TenantAdmin, conn: TenantDb, body: RedriveFilt
     that is not the tenant's is a 404."""
     tenant = principal.tenant_id
     if body.integration_id is not None:
-        await find_integration(conn, tenant, body.integration_id)
+        await store.find_target(conn, INTEGRATIONS, tenant, body.integration_id)
     if body.channel_id is not None:
-        await find_channel(conn, tenant, body.channel_id)
+        await store.find_target(conn, NOTIFICATION_CHANNELS, tenant, body.channel_id)
     where = """tenant_id = $1 AND status = 'FAILED' AND ($2::uuid IS NULL OR integration_id = $2)
                AND ($3::bigint IS NULL OR channel_id = $3) AND ($4::timestamptz IS NULL OR created_at >= $4)"""
     args = (tenant, body.integration_id, body.channel_id, body.created_after)

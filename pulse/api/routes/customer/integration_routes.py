@@ -1,5 +1,6 @@
 """/customer/integration-routes: which of a tenant's alert events go to which integration (filters on
-severity, alert type, site, device prefix and event; priority orders them)."""
+severity, alert type, site, device prefix and event; priority orders them). The reference §5 contract
+over the one filter store (`pulse/api/queries/notify_targets.py`, `INTEGRATION_ROUTES`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import (
     BaseModel,
@@ -20,7 +20,7 @@ from pydantic import (
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.routes.customer.integrations import find_integration
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.customer.models import IdList
 from pulse.api.routes.customer.notify_targets import (
     AlertTypeName,
@@ -30,7 +30,6 @@ from pulse.api.routes.customer.notify_targets import (
     not_null,
     unique,
 )
-from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/integration-routes",
@@ -127,40 +126,11 @@ class RouteList(BaseModel):
     offset: int
 
 
-_ROUTE_SELECT = """SELECT r.tenant_id, r.route_id, r.integration_id, i.name AS integration_name,
-                          i.type AS integration_type, r.name, r.enabled, r.min_severity, r.severities,
-                          r.alert_types, r.site_ids, r.device_prefixes, r.deliver_on, r.priority,
-                          r.created_at, r.updated_at
-                     FROM integration_routes r JOIN integrations i USING (tenant_id, integration_id)"""
-_ROUTE_COLUMNS = (
-    "integration_id",
-    "name",
-    "enabled",
-    "min_severity",
-    "severities",
-    "alert_types",
-    "site_ids",
-    "device_prefixes",
-    "deliver_on",
-    "priority",
-)
-
-
-async def _route(conn: asyncpg.Connection, tenant: str | None, route_id: uuid.UUID) -> RoutePublic:
-    row = await conn.fetchrow(f"{_ROUTE_SELECT} WHERE r.tenant_id = $1 AND r.route_id = $2", tenant, route_id)
-    if row is None:
-        raise PulseError(404, "not_found", f"no integration route {route_id}")
-    return RoutePublic(**dict(row))
+ROUTES = store.INTEGRATION_ROUTES
 
 
 async def _route_for_update(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> uuid.UUID:
-    if not await conn.fetchval(
-        "SELECT 1 FROM integration_routes WHERE tenant_id = $1 AND route_id = $2 FOR UPDATE",
-        principal.tenant_id,
-        route_id,
-    ):
-        raise PulseError(404, "not_found", f"no integration route {route_id}")
-    return route_id
+    return await store.lock_filter(conn, ROUTES, principal.tenant_id, route_id)
 
 
 @router.get("", response_model=RouteList, summary="List integration routes")
@@ -171,19 +141,13 @@ async def list_routes(
     integration_id: Annotated[uuid.UUID | None, Query(description="Only this integration's routes.")] = None,
 ) -> RouteList:
     """Ordered as the dispatcher reads them: by priority (lowest first), then oldest first."""
-    where = "r.tenant_id = $1 AND ($2::uuid IS NULL OR r.integration_id = $2)"
-    rows = await conn.fetch(
-        f"{_ROUTE_SELECT} WHERE {where} ORDER BY r.priority, r.created_at, r.route_id LIMIT $3 OFFSET $4",
-        principal.tenant_id,
-        integration_id,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM integration_routes r WHERE {where}", principal.tenant_id, integration_id
-    )
+    query = store.FilterQuery(principal.tenant_id, target_id=integration_id)
+    rows = await store.list_filters(conn, ROUTES, query, page.limit, page.offset)
     return RouteList(
-        routes=[RoutePublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
+        routes=[RoutePublic(**dict(r)) for r in rows],
+        total=await store.count_filters(conn, ROUTES, query),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -191,20 +155,16 @@ async def list_routes(
 async def create_route(principal: TenantAdmin, conn: TenantDb, body: RouteCreate) -> RoutePublic:
     """Route the tenant's alert events (filtered) to one of its integrations (404 for an integration
     that is not the tenant's). `name` is optional."""
-    await find_integration(conn, principal.tenant_id, body.integration_id)
-    values = [getattr(body, c) for c in _ROUTE_COLUMNS]
-    route_id = await conn.fetchval(
-        f"""INSERT INTO integration_routes (tenant_id, {", ".join(_ROUTE_COLUMNS)})
-            VALUES ($1, {", ".join(f"${i}" for i in range(2, len(values) + 2))}) RETURNING route_id""",
-        principal.tenant_id,
-        *values,
+    assert principal.tenant_id
+    row = await store.create_filter(
+        conn, ROUTES, principal.tenant_id, body.model_dump(include=set(ROUTES.columns))
     )
-    return await _route(conn, principal.tenant_id, route_id)
+    return RoutePublic(**dict(row))
 
 
 @router.get("/{route_id}", response_model=RoutePublic, summary="Get an integration route")
 async def get_route(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> RoutePublic:
-    return await _route(conn, principal.tenant_id, route_id)
+    return RoutePublic(**dict(await store.find_filter(conn, ROUTES, principal.tenant_id, route_id)))
 
 
 _ROUTE_NOT_NULL = {"integration_id", "enabled", "severities", "deliver_on", "priority"}
@@ -224,25 +184,12 @@ async def update_route(
 ) -> RoutePublic:
     """Any of the fields; null clears an optional filter (name, min_severity, alert_types, site_ids,
     device_prefixes)."""
+    assert principal.tenant_id
     fields = not_null(body, _ROUTE_NOT_NULL)
-    if body.integration_id is not None:
-        await find_integration(conn, principal.tenant_id, body.integration_id)
-    values = {name: getattr(body, name) for name in _ROUTE_COLUMNS if name in fields}
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
-    await conn.execute(
-        f"UPDATE integration_routes SET {assignments} WHERE tenant_id = $1 AND route_id = $2",
-        principal.tenant_id,
-        route,
-        *values.values(),
-    )
-    return await _route(conn, principal.tenant_id, route)
+    row = await store.update_filter(conn, ROUTES, principal.tenant_id, route, body.model_dump(include=fields))
+    return RoutePublic(**dict(row))
 
 
 @router.delete("/{route_id}", status_code=204, summary="Delete an integration route")
 async def delete_route(principal: TenantAdmin, conn: TenantDb, route_id: RouteId) -> None:
-    if not await conn.fetchval(
-        "DELETE FROM integration_routes WHERE tenant_id = $1 AND route_id = $2 RETURNING 1",
-        principal.tenant_id,
-        route_id,
-    ):
-        raise PulseError(404, "not_found", f"no integration route {route_id}")
+    await store.delete_filter(conn, ROUTES, principal.tenant_id, route_id)

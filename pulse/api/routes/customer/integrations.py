@@ -2,8 +2,10 @@
 (`pulse.notify.channels.CHANNELS`). Reads need `customer`, every change and every test send
 `tenant-admin`.
 
-Configs are validated by the channel's own `Config` and every target by the outbound-safety check at
-save time (`pulse.notify.configs`; checked again at send time). Responses show configs masked — secrets
+The reference §5 contract over the one target store (`pulse/api/queries/notify_targets.py`, table
+`INTEGRATIONS`); notification channels are the same store under §6's names. Configs are validated by
+the channel's own `Config` and every target by the outbound-safety check at save time (checked again at
+send time). Responses show configs masked — secrets
 (signing secrets, Slack/Teams webhook URLs, PagerDuty routing keys, header values …) as `********` —
 and an update that sends the mask back keeps the stored secret.
 """
@@ -14,36 +16,24 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-)
+from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
     ChannelConfig,
     DeliveryTestResult,
     DisplayName,
     KindText,
-    checked_config,
-    new_config,
     not_null,
-    send_test,
-    show_config,
-    take_test_slot,
-    tenant_conn,
-    test_event,
+    test_target,
 )
-from pulse.errors import PulseError
-from pulse.notify import configs
-from pulse.notify.channels import CHANNELS
 from pulse.notify.configs import ChannelKind
+from pulse.notify.targets import INTEGRATIONS
 
 router = APIRouter(
     prefix="/customer/integrations",
@@ -82,6 +72,19 @@ class IntegrationPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, target: store.Target) -> IntegrationPublic:
+        return cls(
+            tenant_id=target.tenant_id,
+            integration_id=target.id,
+            name=target.name,
+            type=target.kind,
+            enabled=target.enabled,
+            config=target.shown_config,
+            created_at=target.created_at,
+            updated_at=target.updated_at,
+        )
+
 
 class IntegrationList(BaseModel):
     integrations: list[IntegrationPublic]
@@ -90,38 +93,15 @@ class IntegrationList(BaseModel):
     offset: int
 
 
-_INTEGRATION_COLUMNS = "tenant_id, integration_id, name, type, enabled, config_json, created_at, updated_at"
-
-
-def _integration(row: asyncpg.Record) -> IntegrationPublic:
-    data = dict(row)
-    data["config"] = show_config(data["type"], data.pop("config_json"))
-    return IntegrationPublic(**data)
-
-
-async def find_integration(
-    conn: asyncpg.Connection, tenant: str | None, integration_id: uuid.UUID, *, lock: bool = False
-) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"SELECT {_INTEGRATION_COLUMNS} FROM integrations WHERE tenant_id = $1 AND integration_id = $2"
-        + (" FOR UPDATE" if lock else ""),
-        tenant,
-        integration_id,
-    )
-    if row is None:
-        raise PulseError(404, "not_found", f"no integration {integration_id}")
-    return row
-
-
 # Writes look the row up in a dependency: it runs before the body is validated, so an unknown (or
 # another tenant's) id is a 404 whatever the body, after the role check declared before it.
 async def _integration_for_update(
     principal: CustomerPrincipal, conn: TenantDb, integration_id: IntegrationId
-) -> asyncpg.Record:
-    return await find_integration(conn, principal.tenant_id, integration_id, lock=True)
+) -> store.Target:
+    return await store.find_target(conn, INTEGRATIONS, principal.tenant_id, integration_id, lock=True)
 
 
-LockedIntegration = Annotated[asyncpg.Record, Depends(_integration_for_update)]
+LockedIntegration = Annotated[store.Target, Depends(_integration_for_update)]
 
 
 @router.get("", response_model=IntegrationList, summary="List integrations")
@@ -132,20 +112,13 @@ async def list_integrations(
     type: Annotated[str | None, Query(max_length=32, description="Only this channel kind.")] = None,
     enabled: Annotated[bool | None, Query(description="Only enabled (or disabled) ones.")] = None,
 ) -> IntegrationList:
-    where = "tenant_id = $1 AND ($2::text IS NULL OR type = $2) AND ($3::boolean IS NULL OR enabled = $3)"
-    rows = await conn.fetch(
-        f"SELECT {_INTEGRATION_COLUMNS} FROM integrations WHERE {where} ORDER BY name, integration_id LIMIT $4 OFFSET $5",
-        principal.tenant_id,
-        type,
-        enabled,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM integrations WHERE {where}", principal.tenant_id, type, enabled
-    )
+    query = store.TargetQuery(principal.tenant_id, kind=type, enabled=enabled)
+    found = await store.list_targets(conn, INTEGRATIONS, query, page.limit, page.offset)
     return IntegrationList(
-        integrations=[_integration(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        integrations=[IntegrationPublic.of(t) for t in found],
+        total=await store.count_targets(conn, INTEGRATIONS, query),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -155,24 +128,27 @@ async def create_integration(
 ) -> IntegrationPublic:
     """The config is validated by the channel and its target checked (422 `invalid_config` naming the
     fields, 422 `target_refused` for a private, loopback or metadata address)."""
-    config = await new_config(body.type, body.config, request.app.state.settings)
-    row = await conn.fetchrow(
-        f"""INSERT INTO integrations (tenant_id, name, type, enabled, config_json) VALUES ($1, $2, $3, $4, $5)
-            RETURNING {_INTEGRATION_COLUMNS}""",
+    assert principal.tenant_id
+    created = await store.create_target(
+        conn,
+        INTEGRATIONS,
         principal.tenant_id,
-        body.name,
-        body.type,
-        body.enabled,
-        config,
+        request.app.state.settings,
+        name=body.name,
+        kind=body.type,
+        enabled=body.enabled,
+        config=body.config,
     )
-    return _integration(row)
+    return IntegrationPublic.of(created)
 
 
 @router.get("/{integration_id}", response_model=IntegrationPublic, summary="Get an integration")
 async def get_integration(
     principal: CustomerPrincipal, conn: TenantDb, integration_id: IntegrationId
 ) -> IntegrationPublic:
-    return _integration(await find_integration(conn, principal.tenant_id, integration_id))
+    return IntegrationPublic.of(
+        await store.find_target(conn, INTEGRATIONS, principal.tenant_id, integration_id)
+    )
 
 
 @router.patch(
@@ -189,38 +165,17 @@ async def update_integration(
     body: IntegrationUpdate,
 ) -> IntegrationPublic:
     fields = not_null(body, {"name", "enabled", "config", "type"})
-    kind = current["type"]
-    if "type" in fields and body.type != kind:
-        raise PulseError(422, "type_immutable", f"the type of an integration cannot change (it is {kind!r})")
-    values: dict[str, Any] = {f: getattr(body, f) for f in fields & {"name", "enabled"}}
-    if "config" in fields:
-        assert body.config is not None
-        incoming = (
-            configs.unmask(kind, body.config, current["config_json"]) if kind in CHANNELS else body.config
-        )
-        values["config_json"] = await checked_config(kind, incoming, request.app.state.settings)
-    if not values:
-        return _integration(current)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
-    row = await conn.fetchrow(
-        f"""UPDATE integrations SET {assignments} WHERE tenant_id = $1 AND integration_id = $2
-            RETURNING {_INTEGRATION_COLUMNS}""",
-        principal.tenant_id,
-        current["integration_id"],
-        *values.values(),
+    changes = {name: getattr(body, name) for name in fields & {"name", "enabled", "config"}}
+    updated = await store.update_target(
+        conn, INTEGRATIONS, current, request.app.state.settings, kind=body.type, **changes
     )
-    return _integration(row)
+    return IntegrationPublic.of(updated)
 
 
 @router.delete("/{integration_id}", status_code=204, summary="Delete an integration")
 async def delete_integration(principal: TenantAdmin, conn: TenantDb, integration_id: IntegrationId) -> None:
     """Its routes and its delivery jobs (with their attempts) go with it."""
-    if not await conn.fetchval(
-        "DELETE FROM integrations WHERE tenant_id = $1 AND integration_id = $2 RETURNING 1",
-        principal.tenant_id,
-        integration_id,
-    ):
-        raise PulseError(404, "not_found", f"no integration {integration_id}")
+    await store.delete_target(conn, INTEGRATIONS, principal.tenant_id, integration_id)
 
 
 @router.post(
@@ -236,9 +191,6 @@ async def test_integration(
     answer what happened. No delivery job is created and nothing is retried; at most 5 per 60 s per
     integration (429 with Retry-After). Disabled integrations can be tested too, so a target can be
     checked before it is switched on."""
-    assert principal.tenant_id
-    async with tenant_conn(principal, pool) as conn:
-        row = await find_integration(conn, principal.tenant_id, integration_id)
-        await take_test_slot(conn, principal.tenant_id, f"test_delivery:{integration_id}")
-    event = test_event(principal.tenant_id, principal.display)
-    return await send_test(request.app.state.settings, row["type"], row["config_json"], event)
+    settings = request.app.state.settings
+    action = f"test_delivery:{integration_id}"
+    return await test_target(principal, pool, settings, INTEGRATIONS, integration_id, action)

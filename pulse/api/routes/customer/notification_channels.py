@@ -1,7 +1,8 @@
 """/customer/notification-channels: targets of any registered kind that routing rules send to
-(`notification_routing_rules.py`). Configs are validated, checked, masked and unmasked exactly as for
-integrations (`notify_targets.py`); a channel test sends one event at once and leaves nothing behind.
-Reads need `customer`, every change and every test send `tenant-admin`.
+(`notification_routing_rules.py`). The reference §6 contract over the one target store
+(`pulse/api/queries/notify_targets.py`, table `NOTIFICATION_CHANNELS`): configs are validated, checked,
+masked and unmasked exactly as for integrations; a channel test sends one event at once and leaves
+nothing behind. Reads need `customer`, every change and every test send `tenant-admin`.
 """
 
 from __future__ import annotations
@@ -9,32 +10,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.customer.notify_targets import (
     TEST_RESPONSES,
     ChannelConfig,
     DeliveryTestResult,
     DisplayName,
     KindText,
-    checked_config,
-    new_config,
     not_null,
-    send_test,
-    show_config,
-    take_test_slot,
-    tenant_conn,
-    test_event,
+    test_target,
 )
-from pulse.errors import PulseError
-from pulse.notify import configs
-from pulse.notify.channels import CHANNELS
 from pulse.notify.configs import ChannelKind
+from pulse.notify.targets import NOTIFICATION_CHANNELS
 
 router = APIRouter(
     prefix="/customer/notification-channels",
@@ -84,6 +77,19 @@ class ChannelPublic(BaseModel):
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def of(cls, target: store.Target) -> ChannelPublic:
+        return cls(
+            tenant_id=target.tenant_id,
+            channel_id=target.id,
+            name=target.name,
+            channel_type=target.kind,
+            config=target.shown_config,
+            is_enabled=target.enabled,
+            created_at=target.created_at,
+            updated_at=target.updated_at,
+        )
+
 
 class ChannelList(BaseModel):
     channels: list[ChannelPublic]
@@ -92,66 +98,32 @@ class ChannelList(BaseModel):
     offset: int
 
 
-_CHANNEL_COLUMNS = "tenant_id, channel_id, name, channel_type, config, is_enabled, created_at, updated_at"
-
-
-def _channel(row: asyncpg.Record) -> ChannelPublic:
-    data = dict(row)
-    data["config"] = show_config(data["channel_type"], data["config"])
-    return ChannelPublic(**data)
-
-
-async def find_channel(
-    conn: asyncpg.Connection, tenant: str | None, channel_id: int, *, lock: bool = False
-) -> asyncpg.Record:
-    row = await conn.fetchrow(
-        f"SELECT {_CHANNEL_COLUMNS} FROM notification_channels WHERE tenant_id = $1 AND channel_id = $2"
-        + (" FOR UPDATE" if lock else ""),
-        tenant,
-        channel_id,
-    )
-    if row is None:
-        raise PulseError(404, "not_found", f"no notification channel {channel_id}")
-    return row
-
-
 # Looked up in a dependency, before the body is validated: an unknown id is a 404 whatever the body.
 async def _channel_for_update(
     principal: CustomerPrincipal, conn: TenantDb, channel_id: ChannelId
-) -> asyncpg.Record:
-    return await find_channel(conn, principal.tenant_id, channel_id, lock=True)
+) -> store.Target:
+    return await store.find_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id, lock=True)
 
 
-LockedChannel = Annotated[asyncpg.Record, Depends(_channel_for_update)]
+LockedChannel = Annotated[store.Target, Depends(_channel_for_update)]
 
 
 async def _apply(
-    conn: asyncpg.Connection,
+    conn: TenantDb,
     request: Request,
-    current: asyncpg.Record,
+    current: store.Target,
     body: ChannelReplace | ChannelUpdate,
     fields: set[str],
 ) -> ChannelPublic:
-    kind = current["channel_type"]
-    if "channel_type" in fields and body.channel_type != kind:
-        raise PulseError(422, "type_immutable", f"the type of a channel cannot change (it is {kind!r})")
-    values: dict[str, Any] = {f: getattr(body, f) for f in fields & {"name", "is_enabled"}}
-    if "config" in fields:
-        incoming = body.config
-        if kind in CHANNELS:
-            incoming = configs.unmask(kind, incoming, current["config"])
-        values["config"] = await checked_config(kind, incoming, request.app.state.settings)
-    if not values:
-        return _channel(current)
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(values, start=3))
-    row = await conn.fetchrow(
-        f"""UPDATE notification_channels SET {assignments} WHERE tenant_id = $1 AND channel_id = $2
-            RETURNING {_CHANNEL_COLUMNS}""",
-        current["tenant_id"],
-        current["channel_id"],
-        *values.values(),
+    """The §6 names onto the store's: `is_enabled` is the target's enabled flag, `channel_type` its kind."""
+    changes: dict[str, Any] = {name: getattr(body, name) for name in fields & {"name", "config"}}
+    if "is_enabled" in fields:
+        changes["enabled"] = body.is_enabled
+    kind = body.channel_type if "channel_type" in fields else None
+    updated = await store.update_target(
+        conn, NOTIFICATION_CHANNELS, current, request.app.state.settings, kind=kind, **changes
     )
-    return _channel(row)
+    return ChannelPublic.of(updated)
 
 
 @router.get("", response_model=ChannelList, summary="List notification channels")
@@ -161,19 +133,13 @@ async def list_channels(
     page: Annotated[Page, Depends(page_params(100, 500))],
     channel_type: Annotated[str | None, Query(max_length=32, description="Only this kind.")] = None,
 ) -> ChannelList:
-    where = "tenant_id = $1 AND ($2::text IS NULL OR channel_type = $2)"
-    rows = await conn.fetch(
-        f"SELECT {_CHANNEL_COLUMNS} FROM notification_channels WHERE {where} ORDER BY name, channel_id LIMIT $3 OFFSET $4",
-        principal.tenant_id,
-        channel_type,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM notification_channels WHERE {where}", principal.tenant_id, channel_type
-    )
+    query = store.TargetQuery(principal.tenant_id, kind=channel_type)
+    found = await store.list_targets(conn, NOTIFICATION_CHANNELS, query, page.limit, page.offset)
     return ChannelList(
-        channels=[_channel(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        channels=[ChannelPublic.of(t) for t in found],
+        total=await store.count_targets(conn, NOTIFICATION_CHANNELS, query),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -183,22 +149,25 @@ async def create_channel(
 ) -> ChannelPublic:
     """The config is validated by the channel and its target checked (422 `invalid_config` naming the
     fields, 422 `target_refused` for a private, loopback or metadata address)."""
-    config = await new_config(body.channel_type, body.config, request.app.state.settings)
-    row = await conn.fetchrow(
-        f"""INSERT INTO notification_channels (tenant_id, name, channel_type, config, is_enabled)
-            VALUES ($1, $2, $3, $4, $5) RETURNING {_CHANNEL_COLUMNS}""",
+    assert principal.tenant_id
+    created = await store.create_target(
+        conn,
+        NOTIFICATION_CHANNELS,
         principal.tenant_id,
-        body.name,
-        body.channel_type,
-        config,
-        body.is_enabled,
+        request.app.state.settings,
+        name=body.name,
+        kind=body.channel_type,
+        enabled=body.is_enabled,
+        config=body.config,
     )
-    return _channel(row)
+    return ChannelPublic.of(created)
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic, summary="Get a notification channel")
 async def get_channel(principal: CustomerPrincipal, conn: TenantDb, channel_id: ChannelId) -> ChannelPublic:
-    return _channel(await find_channel(conn, principal.tenant_id, channel_id))
+    return ChannelPublic.of(
+        await store.find_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id)
+    )
 
 
 @router.put("/{channel_id}", response_model=ChannelPublic, summary="Replace a notification channel")
@@ -224,12 +193,7 @@ async def update_channel(
 @router.delete("/{channel_id}", status_code=204, summary="Delete a notification channel")
 async def delete_channel(principal: TenantAdmin, conn: TenantDb, channel_id: ChannelId) -> None:
     """Its routing rules, delivery jobs and log go with it."""
-    if not await conn.fetchval(
-        "DELETE FROM notification_channels WHERE tenant_id = $1 AND channel_id = $2 RETURNING 1",
-        principal.tenant_id,
-        channel_id,
-    ):
-        raise PulseError(404, "not_found", f"no notification channel {channel_id}")
+    await store.delete_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id)
 
 
 @router.post(
@@ -244,9 +208,6 @@ async def test_channel(
     """Send a test event (alert 0, `TEST` on `test-device`, severity 3) through this channel only, now,
     and answer what happened. No rule, job or log row is created and nothing is retried; at most 5 per
     60 s per channel (429 with Retry-After). Disabled channels can be tested too."""
-    assert principal.tenant_id
-    async with tenant_conn(principal, pool) as conn:
-        row = await find_channel(conn, principal.tenant_id, channel_id)
-        await take_test_slot(conn, principal.tenant_id, f"test_channel:{channel_id}")
-    event = test_event(principal.tenant_id, principal.display)
-    return await send_test(request.app.state.settings, row["channel_type"], row["config"], event)
+    settings = request.app.state.settings
+    action = f"test_channel:{channel_id}"
+    return await test_target(principal, pool, settings, NOTIFICATION_CHANNELS, channel_id, action)

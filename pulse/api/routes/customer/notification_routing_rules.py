@@ -1,6 +1,7 @@
 """/customer/notification-routing-rules: which alert events go to which notification channel — filters
 on severity, alert type and device tags, the events to deliver, and a per-channel throttle. The engine
-turns every matching event into one delivery job per channel (pulse/notify/dispatch.py).
+turns every matching event into one delivery job per channel (pulse/notify/dispatch.py). The reference
+§6 contract over the one filter store (`pulse/api/queries/notify_targets.py`, `ROUTING_RULES`).
 """
 
 from __future__ import annotations
@@ -8,20 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-import asyncpg
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.routes.customer.notification_channels import find_channel
+from pulse.api.queries import notify_targets as store
 from pulse.api.routes.customer.notify_targets import (
     AlertTypeName,
     DeliveryEvent,
     unique,
 )
-from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/customer/notification-routing-rules",
@@ -100,39 +99,13 @@ class RuleList(BaseModel):
     offset: int
 
 
-_RULE_SELECT = """SELECT r.tenant_id, r.rule_id, r.channel_id, c.name AS channel_name, c.channel_type,
-                         r.min_severity, r.alert_type, r.device_tag_key, r.device_tag_val, r.deliver_on,
-                         r.throttle_minutes, r.is_enabled, r.created_at
-                    FROM notification_routing_rules r JOIN notification_channels c USING (tenant_id, channel_id)"""
-_RULE_COLUMNS = (
-    "channel_id",
-    "min_severity",
-    "alert_type",
-    "device_tag_key",
-    "device_tag_val",
-    "deliver_on",
-    "throttle_minutes",
-    "is_enabled",
-)
-
-
-async def _rule(conn: asyncpg.Connection, tenant: str | None, rule_id: int) -> RulePublic:
-    row = await conn.fetchrow(f"{_RULE_SELECT} WHERE r.tenant_id = $1 AND r.rule_id = $2", tenant, rule_id)
-    if row is None:
-        raise PulseError(404, "not_found", f"no notification routing rule {rule_id}")
-    return RulePublic(**dict(row))
+RULES = store.ROUTING_RULES
 
 
 async def _rule_for_update(
     principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
 ) -> int:
-    if not await conn.fetchval(
-        "SELECT 1 FROM notification_routing_rules WHERE tenant_id = $1 AND rule_id = $2 FOR UPDATE",
-        principal.tenant_id,
-        routing_rule_id,
-    ):
-        raise PulseError(404, "not_found", f"no notification routing rule {routing_rule_id}")
-    return routing_rule_id
+    return await store.lock_filter(conn, RULES, principal.tenant_id, routing_rule_id)
 
 
 @router.get("", response_model=RuleList, summary="List notification routing rules")
@@ -142,19 +115,13 @@ async def list_rules(
     page: Annotated[Page, Depends(page_params(100, 500))],
     channel_id: Annotated[int | None, Query(ge=1, le=2**62, description="Only this channel's rules.")] = None,
 ) -> RuleList:
-    where = "r.tenant_id = $1 AND ($2::bigint IS NULL OR r.channel_id = $2)"
-    rows = await conn.fetch(
-        f"{_RULE_SELECT} WHERE {where} ORDER BY r.rule_id LIMIT $3 OFFSET $4",
-        principal.tenant_id,
-        channel_id,
-        page.limit,
-        page.offset,
-    )
-    total = await conn.fetchval(
-        f"SELECT count(*) FROM notification_routing_rules r WHERE {where}", principal.tenant_id, channel_id
-    )
+    query = store.FilterQuery(principal.tenant_id, target_id=channel_id)
+    rows = await store.list_filters(conn, RULES, query, page.limit, page.offset)
     return RuleList(
-        rules=[RulePublic(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset
+        rules=[RulePublic(**dict(r)) for r in rows],
+        total=await store.count_filters(conn, RULES, query),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -162,22 +129,18 @@ async def list_rules(
 async def create_rule(principal: TenantAdmin, conn: TenantDb, body: RuleBody) -> RulePublic:
     """Route matching alert events to one of the tenant's channels (404 for a channel that is not the
     tenant's)."""
-    await find_channel(conn, principal.tenant_id, body.channel_id)
-    values = [getattr(body, c) for c in _RULE_COLUMNS]
-    rule_id = await conn.fetchval(
-        f"""INSERT INTO notification_routing_rules (tenant_id, {", ".join(_RULE_COLUMNS)})
-            VALUES ($1, {", ".join(f"${i}" for i in range(2, len(values) + 2))}) RETURNING rule_id""",
-        principal.tenant_id,
-        *values,
+    assert principal.tenant_id
+    row = await store.create_filter(
+        conn, RULES, principal.tenant_id, body.model_dump(include=set(RULES.columns))
     )
-    return await _rule(conn, principal.tenant_id, rule_id)
+    return RulePublic(**dict(row))
 
 
 @router.get("/{routing_rule_id}", response_model=RulePublic, summary="Get a notification routing rule")
 async def get_rule(
     principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
 ) -> RulePublic:
-    return await _rule(conn, principal.tenant_id, routing_rule_id)
+    return RulePublic(**dict(await store.find_filter(conn, RULES, principal.tenant_id, routing_rule_id)))
 
 
 @router.put("/{routing_rule_id}", response_model=RulePublic, summary="Replace a notification routing rule")
@@ -188,23 +151,13 @@ async def replace_rule(
     body: RuleBody,
 ) -> RulePublic:
     """The whole rule: omitted fields take their defaults."""
-    await find_channel(conn, principal.tenant_id, body.channel_id)
-    values = [getattr(body, c) for c in _RULE_COLUMNS]
-    assignments = ", ".join(f"{name} = ${i}" for i, name in enumerate(_RULE_COLUMNS, start=3))
-    await conn.execute(
-        f"UPDATE notification_routing_rules SET {assignments} WHERE tenant_id = $1 AND rule_id = $2",
-        principal.tenant_id,
-        rule_id,
-        *values,
+    assert principal.tenant_id
+    row = await store.update_filter(
+        conn, RULES, principal.tenant_id, rule_id, body.model_dump(include=set(RULES.columns))
     )
-    return await _rule(conn, principal.tenant_id, rule_id)
+    return RulePublic(**dict(row))
 
 
 @router.delete("/{routing_rule_id}", status_code=204, summary="Delete a notification routing rule")
 async def delete_rule(principal: TenantAdmin, conn: TenantDb, routing_rule_id: RoutingRuleId) -> None:
-    if not await conn.fetchval(
-        "DELETE FROM notification_routing_rules WHERE tenant_id = $1 AND rule_id = $2 RETURNING 1",
-        principal.tenant_id,
-        routing_rule_id,
-    ):
-        raise PulseError(404, "not_found", f"no notification routing rule {routing_rule_id}")
+    await store.delete_filter(conn, RULES, principal.tenant_id, routing_rule_id)

@@ -1,14 +1,11 @@
-"""What the integration and notification-channel routes share: the kind and config field types, config
-validation as API errors, masked configs, and the synchronous, rate-limited test send."""
+"""What the two notification contracts' routes share besides the store
+(`pulse/api/queries/notify_targets.py`): field types, the update rule for nulls, and the synchronous,
+rate-limited test send."""
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import json
 import math
-import time
-import uuid
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -19,20 +16,18 @@ from pydantic import (
     BaseModel,
     Field,
     StringConstraints,
-    ValidationError,
 )
 
 from pulse.api.deps import _tenant_db
 from pulse.api.errors import ErrorBody
+from pulse.api.queries import notify_targets as store
 from pulse.config import Settings
 from pulse.db import locks
 from pulse.errors import PulseError
-from pulse.notify import configs, ssrf
-from pulse.notify.channels import CHANNELS
-from pulse.notify.channels.base import Reason, SendContext, SendResult
+from pulse.identity.principal import Principal
+from pulse.notify import deliver
 from pulse.notify.events import AlertEvent
-from pulse.notify.service import http_client
-from pulse.notify.worker import config_error, scrub, secrets_of
+from pulse.notify.targets import TargetTable
 
 MAX_CONFIG_BYTES = 16 * 1024
 TEST_SENDS, TEST_WINDOW_SECONDS = 5, 60
@@ -66,51 +61,6 @@ ChannelConfig = Annotated[
         "back as `********`; sending `********` back keeps the stored value."
     ),
 ]
-
-
-def show_config(kind: str, data: Any) -> dict[str, Any]:
-    """A stored config as responses show it. A kind no channel handles (any more) shows no values."""
-    data = data if isinstance(data, dict) else {}
-    if kind not in CHANNELS:
-        return dict.fromkeys(data, configs.MASK)
-    return configs.masked(kind, data)
-
-
-async def checked_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """Validate with the channel and check its targets; the JSON to store, or a 422."""
-    if kind not in CHANNELS:
-        raise PulseError(422, "unsupported_type", f"no channel handles type {kind!r}")
-    try:
-        config = await configs.validate(kind, raw, ssrf.Policy.from_settings(settings))
-    except configs.TargetRefused as exc:
-        raise PulseError(422, "target_refused", str(exc)) from None
-    except configs.ConfigInvalid as exc:
-        raise PulseError(422, "invalid_config", {"message": str(exc), "fields": exc.fields}) from None
-    except (ValueError, ssrf.Blocked) as exc:  # a channel's own check refusing something else
-        raise PulseError(
-            422, "invalid_config", {"message": f"invalid {kind} config", "fields": ["config"]}
-        ) from exc
-    return configs.stored(config)
-
-
-async def new_config(kind: str, raw: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """`checked_config` for a new target: a secret that is the mask itself is refused (a form that copied
-    a masked config would otherwise store `********` as the secret, or silently drop an optional one)."""
-    if kind in CHANNELS:
-        headers = raw.get("headers")
-        masked = [name for name in sorted(configs.secret_fields(kind)) if raw.get(name) == configs.MASK]
-        if isinstance(headers, dict):
-            masked += [f"headers.{key}" for key, value in headers.items() if value == configs.MASK]
-        if masked:
-            raise PulseError(
-                422,
-                "invalid_config",
-                {
-                    "message": f"{configs.MASK} stands for a stored secret; send the real value",
-                    "fields": masked,
-                },
-            )
-    return await checked_config(kind, raw, settings)
 
 
 def not_null(body: BaseModel, names: set[str]) -> set[str]:
@@ -202,60 +152,29 @@ def test_event(tenant_id: str, actor: str | None) -> AlertEvent:
 
 
 async def send_test(settings: Settings, kind: str, raw: Any, event: AlertEvent) -> DeliveryTestResult:
-    """One send through the channel, as the worker would make it, answered synchronously."""
-    message_id = f"pulse-test-{uuid.uuid4()}"
-    channel = CHANNELS.get(kind)
-    if channel is None:
-        return DeliveryTestResult(
-            ok=False,
-            reason=str(Reason.CONFIG_INVALID),
-            http_status=None,
-            latency_ms=0,
-            error="channel_unsupported",
-            message_id=message_id,
-        )
-    try:
-        config = channel.Config.model_validate(raw)
-    except ValidationError as exc:
-        return DeliveryTestResult(
-            ok=False,
-            reason=str(Reason.CONFIG_INVALID),
-            http_status=None,
-            latency_ms=0,
-            error=config_error(exc)[:500],
-            message_id=message_id,
-        )
-    ctx = SendContext(
-        ssrf.Policy.from_settings(settings),
-        message_id,
-        int(time.time()),
-        mqtt_url=settings.mqtt_url,
-        ca_file=settings.notify_ca_file,
-        timeout=settings.notify_http_timeout,
-    )
-    started = time.monotonic()
-    try:
-        async with http_client(settings) as http, asyncio.timeout(2 * settings.notify_http_timeout + 5):
-            result = await channel.send(event, config, http, ctx)
-            if result.ok and kind == "pagerduty":
-                # the test trigger opened an incident on the customer's PagerDuty: resolve it again
-                await channel.send(
-                    dataclasses.replace(event, event="CLOSED", status="CLOSED"), config, http, ctx
-                )
-    except TimeoutError:
-        result = SendResult(False, True, Reason.TIMEOUT, detail="test send timed out")
-    except Exception as exc:  # a channel bug is a failed test, never a 500
-        result = SendResult(False, True, Reason.NETWORK, detail=type(exc).__name__)
-    latency_ms = int((time.monotonic() - started) * 1000)
-    error = None if result.ok else scrub(f"{result.reason}: {result.detail}".rstrip(": "), secrets_of(config))
+    """One send through the channel, as the worker makes it (`deliver.test_once`), answered now."""
+    message_id, outcome = await deliver.test_once(settings, kind, raw, event)
     return DeliveryTestResult(
-        ok=result.ok,
-        reason=str(result.reason),
-        http_status=result.http_status,
-        latency_ms=latency_ms,
-        error=error,
+        ok=outcome.result.ok,
+        reason=str(outcome.result.reason),
+        http_status=outcome.result.http_status,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
         message_id=message_id,
     )
+
+
+async def test_target(
+    principal: Principal, pool: asyncpg.Pool, settings: Settings, t: TargetTable, target_id: Any, action: str
+) -> DeliveryTestResult:
+    """Test-send to one of the tenant's targets: find it and take a test slot of `action` in a short
+    transaction, then send (404 for another tenant's target, 429 past the limit)."""
+    assert principal.tenant_id
+    async with tenant_conn(principal, pool) as conn:
+        target = await store.find_target(conn, t, principal.tenant_id, target_id)
+        await take_test_slot(conn, principal.tenant_id, action)
+    event = test_event(principal.tenant_id, principal.display)
+    return await send_test(settings, target.kind, target.config, event)
 
 
 TEST_RESPONSES: dict[int | str, dict[str, Any]] = {
