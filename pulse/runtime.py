@@ -78,7 +78,7 @@ async def run_services(settings: Settings, names: Sequence[str]) -> None:
 async def _report_alive(settings: Settings, names: Sequence[str]) -> None:
     """service_health heartbeats for this process (the ops service alerts when they stop)."""
     from pulse.db.pool import create_pool
-    from pulse.ops.platform_health import report_alive
+    from pulse.db.service_health import report_alive
 
     pool = await create_pool(settings, min_size=0, max_size=1)
     try:

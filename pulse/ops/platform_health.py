@@ -1,7 +1,7 @@
 """SYSTEM_HEALTH alerts for platform faults: a service process that stops reporting.
 
-Every Pulse process writes one `service_health` row per service it runs (`<service>@<host>:<pid>`)
-every `HEARTBEAT_SECONDS`, and deletes its rows when it stops cleanly. The ops service looks for rows
+Every Pulse process writes one `service_health` row per service it runs (`<service>@<host>:<pid>`,
+`pulse/db/service_health.py`) and deletes its rows when it stops cleanly. The ops service looks for rows
 that went quiet: a process that crashed, hung or lost the database for longer than `SILENT_SECONDS`.
 On the healthy→down transition it opens a SYSTEM_HEALTH alert in the synthetic tenant `__system__`
 (fingerprint `system-health:<service>`, severity 5); when the process reports again the alert closes.
@@ -10,15 +10,10 @@ Rows down for a day are forgotten (an instance that is gone for good).
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
-from pulse import __version__
 from pulse.alerts.lifecycle import AlertSpec, close_alerts, open_alerts
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
@@ -26,47 +21,10 @@ from pulse.periodic import OUTAGE_ERRORS, run_every
 
 log = get_logger("pulse.ops")
 
-HEARTBEAT_SECONDS = 10.0
 SILENT_SECONDS = 45
 WATCH_SECONDS = 15.0
 SYSTEM_TENANT = "__system__"
 PLATFORM_SITE = "__platform__"
-
-
-def instance_names(services: Sequence[str]) -> list[str]:
-    where = f"{socket.gethostname()}:{os.getpid()}"
-    return [f"{name}@{where}" for name in services]
-
-
-async def report_alive(pool: asyncpg.Pool, services: Sequence[str]) -> None:
-    """Heartbeat rows for this process's services until cancelled; then remove them."""
-    names = instance_names(services)
-
-    async def beat() -> None:
-        async with operator_tx(pool, "service:health") as conn:
-            await conn.execute(
-                """INSERT INTO service_health (service, status, details, checked_at)
-                   SELECT s, 'healthy', $2, now() FROM unnest($1::text[]) s
-                   ON CONFLICT (service) DO UPDATE
-                      SET status = 'healthy', details = EXCLUDED.details, checked_at = now()""",
-                names,
-                {"pid": os.getpid(), "host": socket.gethostname(), "version": __version__},
-            )
-
-    try:
-        await run_every(
-            HEARTBEAT_SECONDS,
-            beat,
-            log=log,
-            failure="could not report service health",
-            expected=OUTAGE_ERRORS,
-        )
-    finally:
-        try:
-            async with asyncio.timeout(3), operator_tx(pool, "service:health") as conn:
-                await conn.execute("DELETE FROM service_health WHERE service = ANY($1::text[])", names)
-        except Exception as exc:  # stopping anyway; the row then ages into an alert, which is right
-            log.warning("could not remove service health rows", error=str(exc))
 
 
 def _fingerprint(service: str) -> str:

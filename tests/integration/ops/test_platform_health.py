@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 from datetime import timedelta
 
+from pulse.db import service_health
+from pulse.db.service_health import instance_names, report_alive
 from pulse.db.tx import operator_tx
-from pulse.ops import platform_health
-from pulse.ops.platform_health import SYSTEM_TENANT, check_platform_health, instance_names, report_alive
+from pulse.ops.platform_health import SYSTEM_TENANT, check_platform_health
 
 
 async def _alerts(conn) -> list:
@@ -19,7 +20,7 @@ async def _alerts(conn) -> list:
 
 
 async def test_report_alive_writes_then_removes_its_rows(pool, monkeypatch) -> None:
-    monkeypatch.setattr(platform_health, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(service_health, "HEARTBEAT_SECONDS", 0.05)
     task = asyncio.create_task(report_alive(pool, ["ingest", "api"]))
     await asyncio.sleep(0.3)
     async with operator_tx(pool, "test") as conn:
