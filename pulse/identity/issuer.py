@@ -217,6 +217,23 @@ class Issuer:
         if user is None:
             raise IdentityError(401, "invalid_client", "client authentication failed")
         scope = " ".join(s for s in normalise_scope(scope).split() if s != "offline_access")
+        return await self._access_token(user, client_id, scope)
+
+    async def revoke(self, token: str) -> None:
+        """RFC 7009: revoke a refresh token (and its family). Access tokens are short-lived JWTs and
+        expire on their own; an unknown token is not an error."""
+        async with operator_tx(self.pool, _ACTOR) as conn:
+            await refresh.revoke(conn, token[:512])
+
+    async def user(self, user_id: str) -> User | None:
+        async with operator_tx(self.pool, _ACTOR) as conn:
+            return await find_by_id(conn, user_id)
+
+    def logout_redirect_allowed(self, uri: str) -> bool:
+        return redirect_allowed(uri, [self.issuer + "/", *self.redirect_uris])
+
+    async def _access_token(self, user: User, client_id: str, scope: str) -> dict:
+        """The token response's access-token part (RFC 6749 §5.1); claims from the user row as it is now."""
         claims = access_claims(
             user,
             issuer=self.issuer,
@@ -232,37 +249,11 @@ class Issuer:
             "scope": scope,
         }
 
-    async def revoke(self, token: str) -> None:
-        """RFC 7009: revoke a refresh token (and its family). Access tokens are short-lived JWTs and
-        expire on their own; an unknown token is not an error."""
-        async with operator_tx(self.pool, _ACTOR) as conn:
-            await refresh.revoke(conn, token[:512])
-
-    async def user(self, user_id: str) -> User | None:
-        async with operator_tx(self.pool, _ACTOR) as conn:
-            return await find_by_id(conn, user_id)
-
-    def logout_redirect_allowed(self, uri: str) -> bool:
-        return redirect_allowed(uri, [self.issuer + "/", *self.redirect_uris])
-
     async def _token_response(
         self, user: User, client_id: str, scope: str, refresh_token: str | None, nonce: str | None
     ) -> dict:
-        claims = access_claims(
-            user,
-            issuer=self.issuer,
-            audience=self.audience,
-            client_id=client_id,
-            scope=scope,
-            ttl=self.access_ttl,
-        )
-        body = {
-            "access_token": await sign(self.keys, claims),
-            "token_type": "Bearer",
-            "expires_in": self.access_ttl,
-            "refresh_expires_in": int(self.refresh_ttl.total_seconds()),
-            "scope": scope,
-        }
+        body = await self._access_token(user, client_id, scope)
+        body["refresh_expires_in"] = int(self.refresh_ttl.total_seconds())
         if refresh_token:
             body["refresh_token"] = refresh_token
         if "openid" in scope.split():
