@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from pulse.api.queries.devices import ConnectionStatus
 from pulse.errors import PulseError
 
 DeviceId = Annotated[str, Path(min_length=1, max_length=128, description="Device id.")]
 AlertId = Annotated[int, Path(ge=1, le=2**62, description="Alert id.")]
+DeviceStatusFilter = Annotated[ConnectionStatus | None, Query()]
 SiteFilter = Annotated[str | None, Query(max_length=128, description="Only this site.")]
 SearchText = Annotated[
     str | None, Query(max_length=100, description="Text searched in ids, model, serial, address.")
