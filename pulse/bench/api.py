@@ -367,7 +367,7 @@ def _targets(dense: list[str], sample: list[str]) -> list[Target]:
                lambda conn, n: require_device(conn, TENANT, sample[n % len(sample)])),
         Target(Endpoint("alerts_list", "alerts list (OPEN, first page of 100)", "/api/v2/alerts"),
                lambda n: "/api/v2/alerts",
-               lambda conn, n: alert_queries.list_alerts(conn, TENANT, Page(100, 0), status="OPEN")),
+               lambda conn, n: alert_queries.list_alerts(conn, TENANT, Page(100, 0), alert_queries.AlertFilter(status="OPEN"))),
         Target(Endpoint("chart", f"24 h chart, 1 min buckets, 1 metric ({CHART_METRIC})",
                         f"/api/v2/devices/{dense[0]}{chart}"),
                lambda n: f"/api/v2/devices/{dense[n % len(dense)]}{chart}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -83,20 +84,31 @@ def alert_from(row: asyncpg.Record) -> AlertPublic:
     return AlertPublic(**dict(row))
 
 
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a list shows; None: no restriction."""
+
+    status: StatusFilter = "ALL"
+    alert_type: str | None = None
+    device_id: str | None = None
+    site_id: str | None = None
+    min_severity: int | None = None
+
+
 async def list_alerts(
-    conn: asyncpg.Connection,
-    tenant_id: str | None,
-    page: Page,
-    *,
-    status: StatusFilter = "ALL",
-    alert_type: str | None = None,
-    device_id: str | None = None,
-    min_severity: int | None = None,
-    site_id: str | None = None,
+    conn: asyncpg.Connection, tenant_id: str | None, page: Page, where: AlertFilter | None = None
 ) -> AlertList:
     """One page of the alerts of `tenant_id` (None: every tenant — operators only), newest first, with
     the total that match."""
-    args = (tenant_id, statuses_for(status), alert_type, device_id, min_severity, site_id)
+    where = where or AlertFilter()
+    args = (
+        tenant_id,
+        statuses_for(where.status),
+        where.alert_type,
+        where.device_id,
+        where.min_severity,
+        where.site_id,
+    )
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM alerts {_FILTER} ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8",
         *args,

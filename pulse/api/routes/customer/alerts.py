@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import AdminTenantId, TenantAdmin, TenantDb, TenantId
@@ -15,11 +15,9 @@ from pulse.api.queries.alerts import (
     AlertDetail,
     AlertEventPublic,
     AlertList,
-    AlertType,
-    StatusFilter,
     require_alert,
 )
-from pulse.api.routes.params import AlertId, SiteFilter
+from pulse.api.routes.params import AlertId, TenantAlertFilter
 from pulse.errors import PulseError
 
 router = APIRouter(
@@ -44,24 +42,11 @@ class AlertEvents(BaseModel):
 async def list_alerts(
     tenant: TenantId,
     conn: TenantDb,
+    where: TenantAlertFilter,  # before the page: keeps the documented parameter order
     page: Annotated[Page, Depends(page_params(50, 200))],
-    status: Annotated[StatusFilter, Query(description="ACTIVE = OPEN or ACKNOWLEDGED.")] = "OPEN",
-    alert_type: AlertType | None = None,
-    device_id: Annotated[str | None, Query(max_length=128)] = None,
-    site_id: SiteFilter = None,
-    min_severity: Annotated[int | None, Query(ge=0, le=10)] = None,
 ) -> AlertList:
     """Same as `GET /api/v2/alerts`, with smaller pages."""
-    return await alert_queries.list_alerts(
-        conn,
-        tenant,
-        page,
-        status=status,
-        alert_type=alert_type,
-        device_id=device_id,
-        min_severity=min_severity,
-        site_id=site_id,
-    )
+    return await alert_queries.list_alerts(conn, tenant, page, where)
 
 
 @router.get("/{alert_id}", response_model=AlertDetail)

@@ -10,7 +10,7 @@ from pulse.api.deps import OperatorDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
-from pulse.api.queries.alerts import AlertList, AlertPublic, AlertType, StatusFilter
+from pulse.api.queries.alerts import AlertFilter, AlertList, AlertPublic, AlertType, StatusFilter
 from pulse.api.routes.params import AlertId
 
 router = APIRouter(
@@ -29,9 +29,8 @@ async def list_all_alerts(
     alert_type: AlertType | None = None,
     min_severity: Annotated[int | None, Query(ge=0, le=10)] = None,
 ) -> AlertList:
-    return await alert_queries.list_alerts(
-        conn, tenant_filter, page, status=status, alert_type=alert_type, min_severity=min_severity
-    )
+    where = AlertFilter(status=status, alert_type=alert_type, min_severity=min_severity)
+    return await alert_queries.list_alerts(conn, tenant_filter, page, where)
 
 
 @router.get("/{alert_id}", response_model=AlertPublic, responses={404: {"model": ErrorBody}})
