@@ -47,7 +47,6 @@ from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
 from pulse.api.queries.devices import require_device
-from pulse.api.routes.v2.alerts import statuses_for
 from pulse.bench.ingest import _cpu_seconds, _env, _stop
 from pulse.config import Settings, load_settings
 from pulse.db.migrate import migrate_dsn
@@ -368,7 +367,7 @@ def _targets(dense: list[str], sample: list[str]) -> list[Target]:
                lambda conn, n: require_device(conn, TENANT, sample[n % len(sample)])),
         Target(Endpoint("alerts_list", "alerts list (OPEN, first page of 100)", "/api/v2/alerts"),
                lambda n: "/api/v2/alerts",
-               lambda conn, n: alert_queries.list_alerts(conn, TENANT, Page(100, 0), statuses=statuses_for("OPEN"))),
+               lambda conn, n: alert_queries.list_alerts(conn, TENANT, Page(100, 0), alert_queries.AlertFilter(status="OPEN"))),
         Target(Endpoint("chart", f"24 h chart, 1 min buckets, 1 metric ({CHART_METRIC})",
                         f"/api/v2/devices/{dense[0]}{chart}"),
                lambda n: f"/api/v2/devices/{dense[n % len(dense)]}{chart}",

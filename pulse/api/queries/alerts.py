@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
@@ -10,9 +11,25 @@ from pydantic import BaseModel
 
 from pulse.alerts.lifecycle import STOP_ESCALATION
 from pulse.api.pagination import Page
+from pulse.errors import PulseError
 
 AlertStatus = Literal["OPEN", "ACKNOWLEDGED", "CLOSED"]
 AlertType = Literal["NO_HEARTBEAT", "THRESHOLD", "SYSTEM_HEALTH", "ANOMALY", "NO_TELEMETRY"]
+
+# What a list or export may ask for: one status, ACTIVE (not yet closed) or ALL.
+StatusFilter = Literal["OPEN", "ACKNOWLEDGED", "CLOSED", "ACTIVE", "ALL"]
+_STATUSES: dict[str, list[str] | None] = {
+    "OPEN": ["OPEN"],
+    "ACKNOWLEDGED": ["ACKNOWLEDGED"],
+    "CLOSED": ["CLOSED"],
+    "ACTIVE": ["OPEN", "ACKNOWLEDGED"],
+    "ALL": None,
+}
+
+
+def statuses_for(status: StatusFilter) -> list[str] | None:
+    """The stored statuses a filter stands for (None: any)."""
+    return _STATUSES[status]
 
 
 class AlertPublic(BaseModel):
@@ -35,6 +52,11 @@ class AlertPublic(BaseModel):
     acknowledged_at: datetime | None
     escalation_level: int
     escalated_at: datetime | None
+
+
+class AlertDetail(BaseModel):
+    tenant_id: str
+    alert: AlertPublic
 
 
 class AlertList(BaseModel):
@@ -62,19 +84,31 @@ def alert_from(row: asyncpg.Record) -> AlertPublic:
     return AlertPublic(**dict(row))
 
 
+@dataclass(frozen=True)
+class AlertFilter:
+    """Which alerts a list shows; None: no restriction."""
+
+    status: StatusFilter = "ALL"
+    alert_type: str | None = None
+    device_id: str | None = None
+    site_id: str | None = None
+    min_severity: int | None = None
+
+
 async def list_alerts(
-    conn: asyncpg.Connection,
-    tenant_id: str | None,
-    page: Page,
-    *,
-    statuses: list[str] | None = None,
-    alert_type: str | None = None,
-    device_id: str | None = None,
-    min_severity: int | None = None,
-    site_id: str | None = None,
-) -> tuple[list[AlertPublic], int]:
-    """Newest first."""
-    args = (tenant_id, statuses, alert_type, device_id, min_severity, site_id)
+    conn: asyncpg.Connection, tenant_id: str | None, page: Page, where: AlertFilter | None = None
+) -> AlertList:
+    """One page of the alerts of `tenant_id` (None: every tenant — operators only), newest first, with
+    the total that match."""
+    where = where or AlertFilter()
+    args = (
+        tenant_id,
+        statuses_for(where.status),
+        where.alert_type,
+        where.device_id,
+        where.min_severity,
+        where.site_id,
+    )
     rows = await conn.fetch(
         f"SELECT {_COLUMNS} FROM alerts {_FILTER} ORDER BY created_at DESC, id DESC LIMIT $7 OFFSET $8",
         *args,
@@ -82,16 +116,27 @@ async def list_alerts(
         page.offset,
     )
     total = await conn.fetchval(f"SELECT count(*) FROM alerts {_FILTER}", *args)
-    return [alert_from(r) for r in rows], total
+    alerts = [alert_from(r) for r in rows]
+    return AlertList(
+        tenant_id=tenant_id,
+        alerts=alerts,
+        count=len(alerts),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
-async def get_alert(conn: asyncpg.Connection, tenant_id: str | None, alert_id: int) -> AlertPublic | None:
+async def require_alert(conn: asyncpg.Connection, tenant_id: str | None, alert_id: int) -> AlertPublic:
+    """The alert (in any tenant when `tenant_id` is None — operators only), or the API's 404."""
     row = await conn.fetchrow(
         f"SELECT {_COLUMNS} FROM alerts WHERE id = $2 AND ($1::text IS NULL OR tenant_id = $1)",
         tenant_id,
         alert_id,
     )
-    return alert_from(row) if row else None
+    if row is None:
+        raise PulseError(404, "not_found", f"no alert {alert_id}")
+    return alert_from(row)
 
 
 async def acknowledge(conn: asyncpg.Connection, tenant_id: str, alert_id: int, by: str) -> AlertPublic | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, Literal
 
@@ -9,6 +10,7 @@ import asyncpg
 from pydantic import BaseModel
 
 from pulse.api.pagination import Page, like_pattern
+from pulse.db.patch import update_row
 from pulse.errors import PulseError
 
 ConnectionStatus = Literal["ONLINE", "STALE", "OFFLINE"]
@@ -47,6 +49,11 @@ class DevicePublic(BaseModel):
     decommissioned_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class DeviceDetail(BaseModel):
+    tenant_id: str
+    device: DevicePublic
 
 
 class DeviceList(BaseModel):
@@ -101,32 +108,39 @@ async def list_devices(
     tags: list[str] | None = None,
     q: str | None = None,
     include_decommissioned: bool = False,
-) -> tuple[list[DevicePublic], int]:
-    """Devices of `tenant_id` (None: every tenant — operators only), ordered by tenant, site, device."""
-    rows = await conn.fetch(
-        f"""{_SELECT} {_FILTER}
-         ORDER BY r.tenant_id, r.site_id, r.device_id
-         LIMIT $7 OFFSET $8""",
+) -> DeviceList:
+    """One page of the devices of `tenant_id` (None: every tenant — operators only), ordered by tenant,
+    site and device, with the total that match."""
+    args = (
         tenant_id,
         include_decommissioned,
         status,
         site_id,
         sorted(set(tags)) if tags else None,
         like_pattern(q) if q else None,
+    )
+    rows = await conn.fetch(
+        f"""{_SELECT} {_FILTER}
+         ORDER BY r.tenant_id, r.site_id, r.device_id
+         LIMIT $7 OFFSET $8""",
+        *args,
         page.limit,
         page.offset,
     )
     total = await conn.fetchval(
         f"""SELECT count(*) FROM device_registry r
            LEFT JOIN device_state s ON s.tenant_id = r.tenant_id AND s.device_id = r.device_id {_FILTER}""",
-        tenant_id,
-        include_decommissioned,
-        status,
-        site_id,
-        sorted(set(tags)) if tags else None,
-        like_pattern(q) if q else None,
+        *args,
     )
-    return [device_from(r) for r in rows], total
+    devices = [device_from(r) for r in rows]
+    return DeviceList(
+        tenant_id=tenant_id,
+        devices=devices,
+        count=len(devices),
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+    )
 
 
 async def get_device(conn: asyncpg.Connection, tenant_id: str, device_id: str) -> DevicePublic | None:
@@ -145,3 +159,25 @@ async def require_device(conn: asyncpg.Connection, tenant_id: str, device_id: st
     if device is None:
         raise PulseError(404, "not_found", f"no device {device_id!r}")
     return device
+
+
+async def update_device(
+    conn: asyncpg.Connection, tenant_id: str, device_id: str, values: Mapping[str, object]
+) -> None:
+    """Registry columns of a device the caller has already found (require_device). A new `site_id`
+    that names no site yet creates it (named after its id, as registering a device does), and the
+    device's live state moves along so health and alerts report the new site at once."""
+    if values.get("site_id"):
+        await conn.execute(
+            "INSERT INTO sites (tenant_id, site_id, name) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING",
+            tenant_id,
+            values["site_id"],
+        )
+        await conn.execute(
+            "UPDATE device_state SET site_id = $3 WHERE tenant_id = $1 AND device_id = $2",
+            tenant_id,
+            device_id,
+            values["site_id"],
+        )
+    if values:
+        await update_row(conn, "device_registry", {"tenant_id": tenant_id, "device_id": device_id}, values)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Path, Query
+from fastapi import Depends, Path, Query
 
+from pulse.api.queries.alerts import AlertFilter, AlertType, StatusFilter
+from pulse.api.queries.devices import ConnectionStatus
 from pulse.errors import PulseError
 
 DeviceId = Annotated[str, Path(min_length=1, max_length=128, description="Device id.")]
 AlertId = Annotated[int, Path(ge=1, le=2**62, description="Alert id.")]
+DeviceStatusFilter = Annotated[ConnectionStatus | None, Query()]
 SiteFilter = Annotated[str | None, Query(max_length=128, description="Only this site.")]
 SearchText = Annotated[
     str | None, Query(max_length=100, description="Text searched in ids, model, serial, address.")
@@ -38,3 +41,17 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def tenant_alert_filter(
+    status: Annotated[StatusFilter, Query(description="ACTIVE = OPEN or ACKNOWLEDGED.")] = "OPEN",
+    alert_type: AlertType | None = None,
+    device_id: Annotated[str | None, Query(max_length=128)] = None,
+    site_id: SiteFilter = None,
+    min_severity: Annotated[int | None, Query(ge=0, le=10)] = None,
+) -> AlertFilter:
+    """The filters of a tenant's alert list (/api/v2/alerts, /customer/alerts); open alerts by default."""
+    return AlertFilter(status, alert_type, device_id, site_id, min_severity)
+
+
+TenantAlertFilter = Annotated[AlertFilter, Depends(tenant_alert_filter)]

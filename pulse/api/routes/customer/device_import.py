@@ -13,9 +13,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, UploadFile
 from pydantic import BaseModel
 
-from pulse.api.deps import TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, TenantDb
 from pulse.api.errors import ErrorBody
-from pulse.api.routes.customer.devices import replace_tags
+from pulse.api.queries.tags import replace_tags
 from pulse.errors import PulseError
 from pulse.provisioning.devices import ProvisioningError, register_device, valid_id
 from pulse.subscriptions.limits import CapacityError
@@ -76,7 +76,7 @@ def _row_problem(row: dict[str, str]) -> str | None:
     responses={400: {"model": ErrorBody}, 413: {"model": ErrorBody}},
 )
 async def import_devices(
-    principal: TenantAdmin,
+    tenant: AdminTenantId,
     conn: TenantDb,
     file: Annotated[
         UploadFile,
@@ -86,8 +86,6 @@ async def import_devices(
         ),
     ],
 ) -> ImportResult:
-    tenant = principal.tenant_id
-    assert tenant
     try:
         text = (await _read_bounded(file)).decode("utf-8-sig")
     except UnicodeDecodeError:

@@ -7,17 +7,24 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
-from pulse.api.queries import devices as device_queries
-from pulse.api.queries.devices import DeviceList, DevicePublic, require_device
+from pulse.api.queries import devices as queries
+from pulse.api.queries.devices import DeviceDetail, DeviceList, DevicePublic, require_device
+from pulse.api.queries.tags import replace_tags
 from pulse.api.routes.customer.models import Metadata, Name, ResourceId, ShortText, Tags, Text
-from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list
-from pulse.db.patch import update_row
+from pulse.api.routes.params import (
+    DeviceId,
+    DeviceStatusFilter,
+    SearchText,
+    SiteFilter,
+    TagsFilter,
+    split_list,
+)
 from pulse.errors import PulseError
 from pulse.provisioning.devices import register_device, rotate_token, set_device_status
 
@@ -70,11 +77,6 @@ class DeviceCreated(BaseModel):
     mqtt_topic: str
 
 
-class DeviceDetail(BaseModel):
-    tenant_id: str
-    device: DevicePublic
-
-
 class DeviceStatusChange(BaseModel):
     device_id: str
     status: str
@@ -100,44 +102,26 @@ def _registry_values(body: DeviceAttributes, fields: set[str]) -> dict[str, obje
     return values
 
 
-async def replace_tags(conn, tenant_id: str, device_id: str, tags: list[str]) -> None:
-    await conn.execute(
-        "DELETE FROM device_tags WHERE tenant_id = $1 AND device_id = $2", tenant_id, device_id
-    )
-    await conn.executemany(
-        "INSERT INTO device_tags (tenant_id, device_id, tag) VALUES ($1, $2, $3)",
-        [(tenant_id, device_id, tag) for tag in sorted(set(tags))],
-    )
-
-
 @router.get("", response_model=DeviceList)
 async def list_devices(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 1000))],
-    status: Annotated[Literal["ONLINE", "STALE", "OFFLINE"] | None, Query()] = None,
+    status: DeviceStatusFilter = None,
     site_id: SiteFilter = None,
     tags: TagsFilter = None,
     q: SearchText = None,
     include_decommissioned: bool = False,
 ) -> DeviceList:
-    devices, total = await device_queries.list_devices(
+    return await queries.list_devices(
         conn,
-        principal.tenant_id,
+        tenant,
         page,
         status=status,
         site_id=site_id,
         tags=split_list(tags, name="tags"),
         q=q,
         include_decommissioned=include_decommissioned,
-    )
-    return DeviceList(
-        tenant_id=principal.tenant_id,
-        devices=devices,
-        count=len(devices),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
     )
 
 
@@ -147,11 +131,9 @@ async def list_devices(
     response_model=DeviceCreated,
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def create_device(principal: TenantAdmin, conn: TenantDb, body: DeviceCreate) -> DeviceCreated:
+async def create_device(tenant: AdminTenantId, conn: TenantDb, body: DeviceCreate) -> DeviceCreated:
     """Register a device and issue its provision token (shown once). 403/409 when no subscription has
     room for it."""
-    tenant = principal.tenant_id
-    assert tenant
     created = await register_device(
         conn,
         tenant,
@@ -172,11 +154,8 @@ async def create_device(principal: TenantAdmin, conn: TenantDb, body: DeviceCrea
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, responses={404: {"model": ErrorBody}})
-async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
-    assert principal.tenant_id
-    return DeviceDetail(
-        tenant_id=principal.tenant_id, device=await require_device(conn, principal.tenant_id, device_id)
-    )
+async def get_device(tenant: TenantId, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
+    return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))
 
 
 @router.patch(
@@ -185,12 +164,10 @@ async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: De
     responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def update_device(
-    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId, body: DeviceUpdate
+    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId, body: DeviceUpdate
 ) -> DeviceDetail:
     """Change attributes; `metadata` and `tags` are replaced as a whole. Setting a location marks it
     manual, so devices reporting their own position no longer move it."""
-    tenant = principal.tenant_id
-    assert tenant
     fields = body.model_fields_set
     if not fields:
         raise PulseError(400, "bad_request", "no fields to update")
@@ -202,33 +179,20 @@ async def update_device(
         values["location_source"] = "manual"
     elif "location_source" in fields:
         values["location_source"] = body.location_source
-    if "site_id" in fields and body.site_id:
-        await conn.execute(
-            "INSERT INTO sites (tenant_id, site_id, name) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING",
-            tenant,
-            body.site_id,
-        )
+    if "site_id" in fields and body.site_id:  # a device always has a site: null leaves it where it is
         values["site_id"] = body.site_id
-        await conn.execute(
-            "UPDATE device_state SET site_id = $3 WHERE tenant_id = $1 AND device_id = $2",
-            tenant,
-            device_id,
-            body.site_id,
-        )
-    if values:
-        await update_row(conn, "device_registry", {"tenant_id": tenant, "device_id": device_id}, values)
+    await queries.update_device(conn, tenant, device_id, values)
     if "tags" in fields:
         await replace_tags(conn, tenant, device_id, body.tags or [])
     return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))
 
 
 @router.delete("/{device_id}", response_model=DeviceStatusChange, responses={404: {"model": ErrorBody}})
-async def delete_device(principal: TenantAdmin, conn: TenantDb, device_id: DeviceId) -> DeviceStatusChange:
+async def delete_device(tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId) -> DeviceStatusChange:
     """Soft delete: the device disappears from every list, its token stops working and its
     subscription slot is freed. Telemetry stays until retention removes it."""
-    assert principal.tenant_id
-    await require_device(conn, principal.tenant_id, device_id)
-    await set_device_status(conn, principal.tenant_id, device_id, "DELETED")
+    await require_device(conn, tenant, device_id)
+    await set_device_status(conn, tenant, device_id, "DELETED")
     return DeviceStatusChange(device_id=device_id, status="deleted")
 
 
@@ -238,15 +202,14 @@ async def delete_device(principal: TenantAdmin, conn: TenantDb, device_id: Devic
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def decommission_device(
-    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId
+    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId
 ) -> DeviceStatusChange:
     """Take the device out of service: token revoked, slot freed, hidden from lists by default."""
-    assert principal.tenant_id
-    device = await require_device(conn, principal.tenant_id, device_id)
+    device = await require_device(conn, tenant, device_id)
     if device.decommissioned_at is not None:
         raise PulseError(409, "already_decommissioned", f"device {device_id!r} is already decommissioned")
-    await set_device_status(conn, principal.tenant_id, device_id, "REVOKED", decommission=True)
-    device = await require_device(conn, principal.tenant_id, device_id)
+    await set_device_status(conn, tenant, device_id, "REVOKED", decommission=True)
+    device = await require_device(conn, tenant, device_id)
     return DeviceStatusChange(
         device_id=device_id, status="REVOKED", decommissioned_at=device.decommissioned_at
     )
@@ -258,12 +221,11 @@ async def decommission_device(
     responses={404: {"model": ErrorBody}},
 )
 async def rotate_provision_token(
-    principal: TenantAdmin, conn: TenantDb, device_id: DeviceId
+    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId
 ) -> ProvisionToken:
     """Issue a new provision token (shown once); the old one stops working within the ingest cache TTL."""
-    assert principal.tenant_id
-    device = await require_device(conn, principal.tenant_id, device_id)
+    device = await require_device(conn, tenant, device_id)
     if device.registry_status != "ACTIVE":
         raise PulseError(409, "device_not_active", f"device {device_id!r} is {device.registry_status}")
-    token = await rotate_token(conn, principal.tenant_id, device_id)
+    token = await rotate_token(conn, tenant, device_id)
     return ProvisionToken(device_id=device_id, provision_token=token)

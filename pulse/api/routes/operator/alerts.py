@@ -10,10 +10,8 @@ from pulse.api.deps import OperatorDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import alerts as alert_queries
-from pulse.api.queries.alerts import AlertList, AlertPublic, AlertType
+from pulse.api.queries.alerts import AlertFilter, AlertList, AlertPublic, AlertType, StatusFilter
 from pulse.api.routes.params import AlertId
-from pulse.api.routes.v2.alerts import StatusFilter, statuses_for
-from pulse.errors import PulseError
 
 router = APIRouter(
     prefix="/operator/alerts",
@@ -31,27 +29,10 @@ async def list_all_alerts(
     alert_type: AlertType | None = None,
     min_severity: Annotated[int | None, Query(ge=0, le=10)] = None,
 ) -> AlertList:
-    alerts, total = await alert_queries.list_alerts(
-        conn,
-        tenant_filter,
-        page,
-        statuses=statuses_for(status),
-        alert_type=alert_type,
-        min_severity=min_severity,
-    )
-    return AlertList(
-        tenant_id=tenant_filter,
-        alerts=alerts,
-        count=len(alerts),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
-    )
+    where = AlertFilter(status=status, alert_type=alert_type, min_severity=min_severity)
+    return await alert_queries.list_alerts(conn, tenant_filter, page, where)
 
 
 @router.get("/{alert_id}", response_model=AlertPublic, responses={404: {"model": ErrorBody}})
 async def view_alert(conn: OperatorDb, alert_id: AlertId) -> AlertPublic:
-    alert = await alert_queries.get_alert(conn, None, alert_id)
-    if alert is None:
-        raise PulseError(404, "not_found", f"no alert {alert_id}")
-    return alert
+    return await alert_queries.require_alert(conn, None, alert_id)

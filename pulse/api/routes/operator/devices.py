@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -11,7 +11,7 @@ from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries.devices import DeviceList, DevicePublic
-from pulse.api.routes.params import DeviceId, SearchText, SiteFilter
+from pulse.api.routes.params import DeviceId, DeviceStatusFilter, SearchText, SiteFilter
 from pulse.errors import PulseError
 
 router = APIRouter(
@@ -27,12 +27,12 @@ async def list_all_devices(
     conn: OperatorDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     tenant_filter: TenantFilter = None,
-    status: Annotated[Literal["ONLINE", "STALE", "OFFLINE"] | None, Query()] = None,
+    status: DeviceStatusFilter = None,
     site_id: SiteFilter = None,
     q: SearchText = None,
     include_decommissioned: bool = False,
 ) -> DeviceList:
-    devices, total = await device_queries.list_devices(
+    return await device_queries.list_devices(
         conn,
         tenant_filter,
         page,
@@ -40,14 +40,6 @@ async def list_all_devices(
         site_id=site_id,
         q=q,
         include_decommissioned=include_decommissioned,
-    )
-    return DeviceList(
-        tenant_id=tenant_filter,
-        devices=devices,
-        count=len(devices),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
     )
 
 

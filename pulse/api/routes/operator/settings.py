@@ -4,7 +4,6 @@ Only known keys may be set, each checked against its allowed values."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter
@@ -12,6 +11,8 @@ from pydantic import BaseModel, Field
 
 from pulse.api.deps import OperatorAdmin, OperatorDb
 from pulse.api.errors import ErrorBody
+from pulse.api.queries import settings as queries
+from pulse.api.queries.settings import SettingPublic
 from pulse.errors import PulseError
 
 router = APIRouter(
@@ -48,12 +49,6 @@ SETTINGS: dict[str, Callable[[str], str | None]] = {
 }
 
 
-class SettingPublic(BaseModel):
-    key: str
-    value: str
-    updated_at: datetime
-
-
 class SettingsList(BaseModel):
     settings: list[SettingPublic]
 
@@ -64,14 +59,9 @@ class SettingsUpdate(BaseModel):
     ]
 
 
-async def _all(conn) -> SettingsList:
-    rows = await conn.fetch("SELECT key, value, updated_at FROM app_settings ORDER BY key")
-    return SettingsList(settings=[SettingPublic(**dict(r)) for r in rows])
-
-
 @router.get("", response_model=SettingsList)
 async def get_settings(conn: OperatorDb) -> SettingsList:
-    return await _all(conn)
+    return SettingsList(settings=await queries.list_settings(conn))
 
 
 @router.put("", response_model=SettingsList, responses={400: {"model": ErrorBody}})
@@ -85,9 +75,5 @@ async def update_settings(conn: OperatorDb, principal: OperatorAdmin, body: Sett
             problems[key] = problem
     if problems:
         raise PulseError(400, "invalid_settings", problems)
-    await conn.executemany(
-        """INSERT INTO app_settings (key, value) VALUES ($1, $2)
-           ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value""",
-        [(key, value.strip()) for key, value in body.values.items()],
-    )
-    return await _all(conn)
+    await queries.store_settings(conn, {key: value.strip() for key, value in body.values.items()})
+    return SettingsList(settings=await queries.list_settings(conn))

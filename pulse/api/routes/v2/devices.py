@@ -3,65 +3,50 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
 
-from pulse.api.deps import CustomerPrincipal, TenantDb
+from pulse.api.deps import TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
-from pulse.api.queries.devices import DeviceList, DevicePublic, require_device
+from pulse.api.queries.devices import DeviceDetail, DeviceList, require_device
 from pulse.api.queries.telemetry import MAX_BUCKETS, MAX_METRICS, Bucket, LatestTelemetry, TelemetryHistory
-from pulse.api.routes.params import DeviceId, SearchText, SiteFilter, TagsFilter, split_list, utc
+from pulse.api.routes.params import (
+    DeviceId,
+    DeviceStatusFilter,
+    SearchText,
+    SiteFilter,
+    TagsFilter,
+    split_list,
+    utc,
+)
 from pulse.errors import PulseError
 
 router = APIRouter(prefix="/api/v2/devices", tags=["v2-devices"], responses={401: {"model": ErrorBody}})
 
 
-class DeviceDetail(BaseModel):
-    tenant_id: str
-    device: DevicePublic
-
-
 @router.get("", response_model=DeviceList)
 async def list_devices(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 1000))],
-    status: Annotated[Literal["ONLINE", "STALE", "OFFLINE"] | None, Query()] = None,
+    status: DeviceStatusFilter = None,
     site_id: SiteFilter = None,
     tags: TagsFilter = None,
     q: SearchText = None,
 ) -> DeviceList:
     """The tenant's devices (decommissioned ones left out), ordered by site and device id."""
-    devices, total = await device_queries.list_devices(
-        conn,
-        principal.tenant_id,
-        page,
-        status=status,
-        site_id=site_id,
-        tags=split_list(tags, name="tags"),
-        q=q,
-    )
-    return DeviceList(
-        tenant_id=principal.tenant_id,
-        devices=devices,
-        count=len(devices),
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+    return await device_queries.list_devices(
+        conn, tenant, page, status=status, site_id=site_id, tags=split_list(tags, name="tags"), q=q
     )
 
 
 @router.get("/{device_id}", response_model=DeviceDetail, responses={404: {"model": ErrorBody}})
-async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
-    assert principal.tenant_id
-    return DeviceDetail(
-        tenant_id=principal.tenant_id, device=await require_device(conn, principal.tenant_id, device_id)
-    )
+async def get_device(tenant: TenantId, conn: TenantDb, device_id: DeviceId) -> DeviceDetail:
+    return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))
 
 
 @router.get(
@@ -71,7 +56,7 @@ async def get_device(principal: CustomerPrincipal, conn: TenantDb, device_id: De
     responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def telemetry_history(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     device_id: DeviceId,
     bucket: Bucket = Bucket.RAW,
@@ -84,7 +69,6 @@ async def telemetry_history(
     limit: Annotated[int, Query(ge=1, le=5000, description="Rows for bucket=raw.")] = 500,
 ) -> TelemetryHistory:
     """Raw rows (newest first) or min/max/avg/last per metric in 1 m, 5 m, 1 h or 1 d buckets."""
-    assert principal.tenant_id
     end = utc(end) or datetime.now(UTC)
     start = utc(start) or end - timedelta(hours=hours)
     if start >= end:
@@ -92,15 +76,15 @@ async def telemetry_history(
     selected = split_list(metrics, max_items=MAX_METRICS, name="metrics")
     if bucket != Bucket.RAW and telemetry_queries.bucket_count(start, end, bucket) > MAX_BUCKETS:
         raise PulseError(400, "too_many_buckets", f"the range holds more than {MAX_BUCKETS} {bucket} buckets")
-    await require_device(conn, principal.tenant_id, device_id)
+    await require_device(conn, tenant, device_id)
     history = TelemetryHistory(device_id=device_id, bucket=bucket, start=start, end=end)
     if bucket == Bucket.RAW:
         history.raw = await telemetry_queries.raw_history(
-            conn, principal.tenant_id, device_id, start, end, selected, limit
+            conn, tenant, device_id, start, end, selected, limit
         )
     else:
         history.series = await telemetry_queries.bucketed_history(
-            conn, principal.tenant_id, device_id, start, end, bucket, selected
+            conn, tenant, device_id, start, end, bucket, selected
         )
     return history
 
@@ -109,13 +93,12 @@ async def telemetry_history(
     "/{device_id}/telemetry/latest", response_model=LatestTelemetry, responses={404: {"model": ErrorBody}}
 )
 async def latest_telemetry(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     device_id: DeviceId,
     count: Annotated[int, Query(ge=1, le=10)] = 1,
 ) -> LatestTelemetry:
     """The device's most recent telemetry messages, newest first."""
-    assert principal.tenant_id
-    await require_device(conn, principal.tenant_id, device_id)
-    rows = await telemetry_queries.latest(conn, principal.tenant_id, device_id, count)
+    await require_device(conn, tenant, device_id)
+    rows = await telemetry_queries.latest(conn, tenant, device_id, count)
     return LatestTelemetry(device_id=device_id, telemetry=rows, count=len(rows))

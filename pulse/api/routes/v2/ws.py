@@ -92,7 +92,10 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason)
 
 
-async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> Principal | None:
+async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> tuple[Principal, str] | None:
+    """The caller and its tenant, or None after closing the socket (4001 no or bad token, 4003 no
+    customer role or no tenant). A WebSocket cannot use the HTTP dependencies (TenantId), so the
+    tenant check is made here."""
     token = await _token_from(websocket)
     if not token:
         await _close(websocket, CLOSE_UNAUTHORIZED, "missing token")
@@ -102,10 +105,11 @@ async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> Princi
     except TokenError as exc:
         await _close(websocket, CLOSE_UNAUTHORIZED, exc.detail[:120])
         return None
-    if not principal.has(CUSTOMER) or not principal.tenant_id:
+    tenant = principal.tenant_id
+    if not principal.has(CUSTOMER) or not tenant:
         await _close(websocket, CLOSE_FORBIDDEN, "the customer role is required")
         return None
-    return principal
+    return principal, tenant
 
 
 async def _read_client(websocket: WebSocket, filters: Filters) -> None:
@@ -148,16 +152,16 @@ async def _write_client(
 @router.websocket("/api/v2/ws")
 async def live_updates(websocket: WebSocket) -> None:
     await websocket.accept()
-    principal = await _authenticate(websocket, websocket.app.state.verifier)
-    if principal is None:
+    caller = await _authenticate(websocket, websocket.app.state.verifier)
+    if caller is None:
         return
-    assert principal.tenant_id
+    principal, tenant = caller
     hub: LiveHub = websocket.app.state.live_hub
-    subscriber = await hub.subscribe(principal.tenant_id)
+    subscriber = await hub.subscribe(tenant)
     filters = Filters()
     try:
         await websocket.send_json(
-            {"type": "hello", "tenant_id": principal.tenant_id, "channels": sorted(filters.channels)}
+            {"type": "hello", "tenant_id": tenant, "channels": sorted(filters.channels)}
         )
         reader = asyncio.create_task(_read_client(websocket, filters))
         writer = asyncio.create_task(_write_client(websocket, subscriber, filters, principal.expires_at))

@@ -1,0 +1,68 @@
+"""Device API tokens (`device_api_tokens`): client_id/secret pairs a device or gateway uses towards the
+API or an MQTT broker with per-client authentication. Only the secret's SHA-256 is stored (it is 256
+random bits; a slow hash would add nothing), so a secret can be shown once, when it is made."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import datetime
+
+import asyncpg
+from pydantic import BaseModel
+
+from pulse.provisioning.tokens import hash_secret
+
+
+class DeviceToken(BaseModel):
+    id: uuid.UUID
+    client_id: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def active_tokens(conn: asyncpg.Connection, tenant: str, device_id: str) -> list[DeviceToken]:
+    """The device's tokens not revoked yet, oldest first."""
+    rows = await conn.fetch(
+        """SELECT id, client_id, label, created_at, revoked_at FROM device_api_tokens
+            WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL ORDER BY created_at""",
+        tenant,
+        device_id,
+    )
+    return [DeviceToken(**dict(r)) for r in rows]
+
+
+async def replace_tokens(
+    conn: asyncpg.Connection, tenant: str, device_id: str, label: str
+) -> tuple[str, str]:
+    """Revoke every active token of the device and make a new one; its (client_id, secret)."""
+    await conn.execute(
+        "UPDATE device_api_tokens SET revoked_at = now() WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL",
+        tenant,
+        device_id,
+    )
+    # Readable prefixes tell an operator whose client it is; the random tail keeps it unique.
+    client_id = f"{tenant[:8]}-{device_id[:8]}-{secrets.token_hex(4)}"
+    secret = secrets.token_urlsafe(32)
+    await conn.execute(
+        "INSERT INTO device_api_tokens (tenant_id, device_id, client_id, token_hash, label) VALUES ($1, $2, $3, $4, $5)",
+        tenant,
+        device_id,
+        client_id,
+        hash_secret(secret),
+        label,
+    )
+    return client_id, secret
+
+
+async def revoke_token(conn: asyncpg.Connection, tenant: str, device_id: str, token_id: uuid.UUID) -> bool:
+    """False when the device has no such active token."""
+    revoked = await conn.fetchval(
+        """UPDATE device_api_tokens SET revoked_at = now()
+            WHERE tenant_id = $1 AND device_id = $2 AND id = $3 AND revoked_at IS NULL RETURNING id""",
+        tenant,
+        device_id,
+        token_id,
+    )
+    return revoked is not None
