@@ -24,9 +24,9 @@ class NewTenant:
 
 async def create_tenant(
     conn: asyncpg.Connection,
+    *,
     tenant_id: str,
     name: str,
-    *,
     device_limit: int,
     term_days: int,
     actor: str,
@@ -35,7 +35,8 @@ async def create_tenant(
     contact_name: str | None = None,
     metadata: dict[str, Any] | None = None,
 ) -> NewTenant:
-    """Insert the tenant, its MAIN subscription and the audit row; 409 `tenant_exists` if the id is taken."""
+    """Insert the tenant, its MAIN subscription and the audit row; 409 `tenant_exists` if the id is taken.
+    Keyword-only, named as the APIs' create bodies are, so a body passes as `**body.model_dump()`."""
     inserted = await conn.fetchval(
         """INSERT INTO tenants (tenant_id, name, contact_email, contact_name, metadata)
            VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id""",

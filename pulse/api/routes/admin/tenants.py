@@ -36,18 +36,7 @@ class TenantCreated(BaseModel):
 @router.post("/tenants", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
 async def create_tenant(body: TenantCreate, conn: AdminDb) -> TenantCreated:
     """Create a tenant and its MAIN subscription (device capacity and term)."""
-    created = await tenants.create_tenant(
-        conn,
-        body.tenant_id,
-        body.name,
-        device_limit=body.device_limit,
-        term_days=body.term_days,
-        actor=ADMIN_ACTOR,
-        actor_type="admin",
-        contact_email=body.contact_email,
-        contact_name=body.contact_name,
-        metadata=body.metadata,
-    )
+    created = await tenants.create_tenant(conn, **body.model_dump(), actor=ADMIN_ACTOR, actor_type="admin")
     return TenantCreated(
         tenant_id=created.tenant_id,
         subscription_id=created.subscription_id,

@@ -66,16 +66,21 @@ async def alert_events(tenant: TenantId, conn: TenantDb, alert_id: AlertId) -> A
 # alert is read again to tell "no such alert" (404) from "not in that state" (409).
 
 
+async def _moved(conn, tenant: str, alert_id: int, alert, refused: str) -> AlertDetail:
+    """The updated alert, or 404 / 409 `invalid_transition` (`refused` may name `{status}`)."""
+    if alert is None:
+        current = await require_alert(conn, tenant, alert_id)
+        raise PulseError(409, "invalid_transition", refused.format(alert_id=alert_id, status=current.status))
+    return AlertDetail(tenant_id=tenant, alert=alert)
+
+
 @router.patch("/{alert_id}/acknowledge", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
 async def acknowledge_alert(
     tenant: AdminTenantId, principal: TenantAdmin, conn: TenantDb, alert_id: AlertId
 ) -> AlertDetail:
     """OPEN → ACKNOWLEDGED; escalation stops."""
     alert = await alert_queries.acknowledge(conn, tenant, alert_id, principal.display)
-    if alert is None:
-        current = await require_alert(conn, tenant, alert_id)
-        raise PulseError(409, "invalid_transition", f"alert {alert_id} is {current.status}, not OPEN")
-    return AlertDetail(tenant_id=tenant, alert=alert)
+    return await _moved(conn, tenant, alert_id, alert, "alert {alert_id} is {status}, not OPEN")
 
 
 @router.patch("/{alert_id}/close", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
@@ -84,10 +89,7 @@ async def close_alert(
 ) -> AlertDetail:
     """OPEN or ACKNOWLEDGED → CLOSED. A later re-trigger opens a new alert."""
     alert = await alert_queries.close(conn, tenant, alert_id, principal.display)
-    if alert is None:
-        current = await require_alert(conn, tenant, alert_id)
-        raise PulseError(409, "invalid_transition", f"alert {alert_id} is already {current.status}")
-    return AlertDetail(tenant_id=tenant, alert=alert)
+    return await _moved(conn, tenant, alert_id, alert, "alert {alert_id} is already {status}")
 
 
 @router.patch("/{alert_id}/silence", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
@@ -96,7 +98,4 @@ async def silence_alert(
 ) -> AlertDetail:
     """No notifications for this alert for `minutes` (1 to 1440)."""
     alert = await alert_queries.silence(conn, tenant, alert_id, body.minutes)
-    if alert is None:
-        await require_alert(conn, tenant, alert_id)
-        raise PulseError(409, "invalid_transition", f"alert {alert_id} is closed")
-    return AlertDetail(tenant_id=tenant, alert=alert)
+    return await _moved(conn, tenant, alert_id, alert, "alert {alert_id} is closed")

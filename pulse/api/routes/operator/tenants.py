@@ -73,16 +73,7 @@ async def list_tenants(
 @router.post("", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
 async def create_tenant(conn: OperatorDb, principal: OperatorAdmin, body: TenantCreate) -> TenantCreated:
     created = await tenants.create_tenant(
-        conn,
-        body.tenant_id,
-        body.name,
-        device_limit=body.device_limit,
-        term_days=body.term_days,
-        actor=principal.sub,
-        actor_type="operator",
-        contact_email=body.contact_email,
-        contact_name=body.contact_name,
-        metadata=body.metadata,
+        conn, **body.model_dump(), actor=principal.sub, actor_type="operator"
     )
     return TenantCreated(
         tenant=await queries.require_tenant(conn, body.tenant_id), subscription_id=created.subscription_id
