@@ -22,7 +22,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -33,11 +32,9 @@ import asyncpg
 import orjson
 
 from pulse.bench.ingest import SITE, TENANT, _cpu_seconds, _env, _peer, _seed, _stop, _wait_consuming
-from pulse.config import Settings, load_settings
-from pulse.db.migrate import migrate_dsn
-from pulse.db.pool import create_pool
+from pulse.bench.servers import start_servers
+from pulse.config import Settings
 from pulse.db.tx import operator_tx
-from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
 
 BACKGROUND_DEVICES = 500
 
@@ -177,22 +174,13 @@ async def run_alerts_bench(
     mqtt_url: str | None,
 ) -> AlertsBench:
     async with contextlib.AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pulse-bench-")))
-        broker_kind = "external"
-        if database_url is None:
-            pg = EmbeddedPostgres(workdir / "pg")
-            await pg.start()
-            stack.push_async_callback(pg.stop)
-            database_url = await pg.ensure_database("bench")
-        if mqtt_url is None:
-            broker = EmbeddedBroker(workdir / "broker", port=0)
-            await broker.start()
-            stack.push_async_callback(broker.stop)
-            mqtt_url, broker_kind = broker.url, broker.kind
-        await migrate_dsn(database_url)
-        settings = load_settings(database_url=database_url, mqtt_url=mqtt_url, data_dir=workdir / "data")
-        pool = await create_pool(settings)
-        stack.push_async_callback(pool.close)
+        servers = await start_servers(stack, database_url=database_url, mqtt_url=mqtt_url)
+        workdir, settings, pool, broker_kind = (
+            servers.workdir,
+            servers.settings,
+            servers.pool,
+            servers.broker_kind,
+        )
 
         all_file = workdir / "devices.json"
         await _seed(pool, BACKGROUND_DEVICES + breaches + silent, all_file)

@@ -28,13 +28,11 @@ import os
 import platform
 import random
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -48,11 +46,11 @@ from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
 from pulse.api.queries.devices import require_device
 from pulse.bench.ingest import _cpu_seconds, _env, _stop
-from pulse.config import Settings, load_settings
-from pulse.db.migrate import migrate_dsn
+from pulse.bench.servers import start_servers
+from pulse.config import Settings
 from pulse.db.pool import create_pool, init_connection
 from pulse.db.tx import operator_tx
-from pulse.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pulse.embedded import free_port
 from pulse.identity.api_clients import create_api_client
 from pulse.identity.principal import Principal
 from pulse.identity.roles import CUSTOMER
@@ -552,28 +550,13 @@ async def run_api_bench(
 ) -> ApiBench:
     rng = random.Random(4)
     async with contextlib.AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pulse-bench-api-")))
-        pg_pid = None
-        if database_url is None:
-            _progress("starting an embedded PostgreSQL")
-            pg = EmbeddedPostgres(workdir / "pg")
-            await pg.start()
-            stack.push_async_callback(pg.stop)
-            database_url = await pg.ensure_database("bench")
-            pg_pid = pg.process.pid if pg.process else None
-        mqtt_version = "5"
-        if mqtt_url is None:  # the API does not use it for these reads; /readyz and config want one
-            broker = EmbeddedBroker(workdir / "broker", port=0)
-            await broker.start()
-            stack.push_async_callback(broker.stop)
-            mqtt_url = broker.url
-            mqtt_version = "5" if broker.supports_shared_subscriptions else "3.1.1"
-        await migrate_dsn(database_url)
-        settings = load_settings(
-            database_url=database_url, mqtt_url=mqtt_url, mqtt_version=mqtt_version, data_dir=workdir / "data"
+        # The API does not use the broker for these reads; /readyz and the settings want one.
+        servers = await start_servers(
+            stack, database_url=database_url, mqtt_url=mqtt_url, on_progress=_progress
         )
-        pool = await create_pool(settings)
-        stack.push_async_callback(pool.close)
+        settings, pool = servers.settings, servers.pool
+        pg = servers.postgres
+        pg_pid = pg.process.pid if pg and pg.process else None
         _progress("seeding")
         started = time.perf_counter()
         dense, dense_each, sample = await seed(pool, devices, rows, alerts, rng)

@@ -16,7 +16,6 @@ import os
 import platform
 import signal
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -27,11 +26,10 @@ import httpx
 import orjson
 import psutil
 
-from pulse.config import Settings, load_settings
-from pulse.db.migrate import migrate_dsn
-from pulse.db.pool import create_pool
+from pulse.bench.servers import start_servers
+from pulse.config import Settings
 from pulse.db.tx import operator_tx
-from pulse.embedded import EmbeddedBroker, EmbeddedPostgres, free_port
+from pulse.embedded import free_port
 from pulse.provisioning.tokens import hash_secret, new_provision_token
 
 TENANT = "bench"
@@ -296,26 +294,13 @@ async def run_ingest_bench(
     mqtt_url: str | None = None,
 ) -> IngestBench:
     async with contextlib.AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pulse-bench-")))
-        if database_url is None:
-            pg = EmbeddedPostgres(workdir / "pg")
-            await pg.start()
-            stack.push_async_callback(pg.stop)
-            database_url = await pg.ensure_database("bench")
-        broker_kind = "external"
-        mqtt_version = "5"
-        if mqtt_url is None:
-            broker = EmbeddedBroker(workdir / "broker", port=0)
-            await broker.start()
-            stack.push_async_callback(broker.stop)
-            mqtt_url, broker_kind = broker.url, broker.kind
-            mqtt_version = "5" if broker.supports_shared_subscriptions else "3.1.1"
-        await migrate_dsn(database_url)
-        settings = load_settings(
-            database_url=database_url, mqtt_url=mqtt_url, mqtt_version=mqtt_version, data_dir=workdir / "data"
+        servers = await start_servers(stack, database_url=database_url, mqtt_url=mqtt_url)
+        workdir, settings, pool, broker_kind = (
+            servers.workdir,
+            servers.settings,
+            servers.pool,
+            servers.broker_kind,
         )
-        pool = await create_pool(settings)
-        stack.push_async_callback(pool.close)
         devices_file = workdir / "devices.json"
         await _seed(pool, devices, devices_file)
         async with pool.acquire() as conn:

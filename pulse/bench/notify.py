@@ -35,10 +35,8 @@ import hmac
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import asyncpg
 import httpx
@@ -46,9 +44,8 @@ import orjson
 import psutil
 
 from pulse.bench.ingest import _cpu_seconds, _env, _stop
+from pulse.bench.servers import start_servers
 from pulse.config import load_settings
-from pulse.db.migrate import migrate_dsn
-from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.embedded import EmbeddedPostgres
 
@@ -549,20 +546,9 @@ async def run_notify_bench(
 ) -> NotifyBench:
     load = round(os.getloadavg()[0], 2)
     async with contextlib.AsyncExitStack() as stack:
-        workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="pulse-bench-")))
-        pg = None
-        if database_url is None:
-            pg = EmbeddedPostgres(workdir / "pg")
-            await pg.start()
-            stack.push_async_callback(pg.stop)
-            database_url = await pg.ensure_database("bench")
-        await migrate_dsn(database_url)
-        # `pulse run` insists on a broker URL; the webhook channel never uses it.
-        settings = load_settings(
-            database_url=database_url, mqtt_url="mqtt://127.0.0.1:1", data_dir=workdir / "data"
-        )
-        pool = await create_pool(settings)
-        stack.push_async_callback(pool.close)
+        # The webhook channel never uses a broker.
+        servers = await start_servers(stack, database_url=database_url, mqtt_url=None, broker=False)
+        settings, pool, pg = servers.settings, servers.pool, servers.postgres
         async with pool.acquire() as conn:
             pg_version = await conn.fetchval("SHOW server_version")
 
