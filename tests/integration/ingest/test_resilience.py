@@ -21,6 +21,8 @@ from tests.brokers import Broker, broker_settings
 from tests.factories import make_device, make_tenant
 from tests.integration.ingest.helpers import publish, wait_consuming, wait_for
 
+pytestmark = pytest.mark.slow  # starts, stops and restarts its own PostgreSQL and broker
+
 
 @pytest.fixture
 async def own_postgres(tmp_path):
