@@ -76,7 +76,7 @@ Deliver = Callable[["Spec", str], Awaitable[None]]
 
 async def deliver_http(spec: Spec, mqtt_url: str) -> None:
     async with Receiver() as receiver, httpx.AsyncClient(timeout=5.0) as http:
-        raw = spec.config(int(urlsplit(receiver.url).port))
+        raw = spec.config(urlsplit(receiver.url).port)
         module = CHANNELS[spec.kind]
         config = module.Config.model_validate(raw)
         result = await module.send(event(), config, http, context())
@@ -338,7 +338,7 @@ async def http():
 async def send_http(kind: str, answer: Answer, http) -> tuple[SendResult, BaseModel]:
     module = CHANNELS[kind]
     async with Receiver(answer) as receiver:
-        config = module.Config.model_validate(spec_for(kind).config(int(urlsplit(receiver.url).port)))
+        config = module.Config.model_validate(spec_for(kind).config(urlsplit(receiver.url).port))
         result = await module.send(event(), config, http, context())
     assert len(receiver.requests) == 1
     return result, config
