@@ -11,9 +11,9 @@ import pytest
 
 from pulse.api.app import create_app
 from pulse.ingest import service as ingest_service
+from tests.factories import Device, make_device, make_tenant
 from tests.integration.api.helpers import client_for
-from tests.integration.api.helpers import make_tenant as make_api_tenant
-from tests.integration.ingest.helpers import Device, make_device, make_tenant, wait_consuming
+from tests.integration.ingest.helpers import wait_consuming
 
 
 @pytest.fixture
@@ -68,6 +68,6 @@ async def client(app):
 
 @pytest.fixture
 async def tenants(pool) -> tuple[str, str]:
-    await make_api_tenant(pool, TENANT_A)
-    await make_api_tenant(pool, TENANT_B)
+    await make_tenant(pool, TENANT_A)
+    await make_tenant(pool, TENANT_B)
     return TENANT_A, TENANT_B

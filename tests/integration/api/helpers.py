@@ -1,4 +1,4 @@
-"""Factories for API tests: tenants, users, devices, alerts, and bearer tokens from the app's own issuer."""
+"""Helpers for API tests: users, bearer tokens from the app's own issuer, the login flow, seeded resources."""
 
 from __future__ import annotations
 
@@ -20,19 +20,6 @@ REDIRECT_URI = "http://127.0.0.1:9876/callback"
 
 def client_for(app) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=app.state.settings.base_url)
-
-
-async def make_tenant(pool, tenant_id: str, *, device_limit: int = 100) -> None:
-    async with operator_tx(pool, "test") as conn:
-        await conn.execute(
-            "INSERT INTO tenants (tenant_id, name) VALUES ($1, $2)", tenant_id, f"Tenant {tenant_id}"
-        )
-        await conn.execute(
-            """INSERT INTO subscriptions (tenant_id, subscription_type, device_limit, term_end)
-               VALUES ($1, 'MAIN', $2, now() + interval '1 year')""",
-            tenant_id,
-            device_limit,
-        )
 
 
 async def make_user(

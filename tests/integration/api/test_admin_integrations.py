@@ -10,8 +10,9 @@ import pytest
 
 from pulse.api.app import create_admin_app
 from pulse.notify import service as notify_service
-from tests.integration.ingest.helpers import make_tenant, wait_for
-from tests.integration.notify.helpers import Receiver, open_alert
+from tests.factories import make_alert, make_tenant
+from tests.integration.ingest.helpers import wait_for
+from tests.integration.notify.helpers import Receiver
 from tests.integration.notify.test_delivery import SECRET, verify_standard
 
 KEY = "test-admin-key-0123456789"
@@ -56,7 +57,7 @@ async def test_configured_route_delivers_an_alert(admin, pool, loopback_settings
 
         task = asyncio.create_task(notify_service.run(loopback_settings))
         try:
-            await open_alert(pool, "acme", severity=5)
+            await make_alert(pool, "acme", severity=5)
             await wait_for(lambda: _delivered(receiver))
         finally:
             task.cancel()

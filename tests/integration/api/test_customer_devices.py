@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pulse.db.tx import operator_tx
 from pulse.provisioning.tokens import secret_matches
-from tests.integration.api.helpers import bearer, make_tenant
+from tests.factories import make_tenant
+from tests.integration.api.helpers import bearer
 
 
 async def _admin(app, tenant: str) -> dict:

@@ -16,8 +16,9 @@ from pulse.notify import signing, ssrf
 from pulse.notify.configs import MASK
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import RetryPolicy, Worker
+from tests.factories import make_alert, make_integration
 from tests.integration.api.helpers import bearer, seed_resources
-from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch, make_integration, open_alert
+from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
 
 SECRET = "whsec_" + "c2VjcmV0LWtleS1mb3ItdGVzdHMtMTIzNDU2Nzg5MA=="
 TOKEN = "Bearer tok-abcdef123456"
@@ -662,7 +663,7 @@ async def test_redrive_gives_a_worker_failure_a_fresh_budget(client, pool, tenan
     async with Receiver() as receiver:
         port_url = receiver.url
     integration_id, _ = await make_integration(pool, tenants[0], {"url": port_url, "secret": SECRET})
-    await open_alert(pool, tenants[0])
+    await make_alert(pool, tenants[0])
     assert await dispatch(pool, Dispatcher()) == 1
     async with httpx.AsyncClient(timeout=5.0) as http:
         worker = Worker(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import settings as hypothesis_settings
@@ -66,6 +67,7 @@ def _fuzz(spec: dict, base_url: str, tenant_headers: dict, operator_headers: dic
     return problems
 
 
+@pytest.mark.slow  # about 30 s: every operation, two modes, two roles
 async def test_no_operation_answers_5xx(app, pool, tenants) -> None:
     await seed_resources(pool, tenants[0], "a")
     tenant_headers = await bearer(app, ["tenant-admin"], tenants[0])

@@ -1,4 +1,4 @@
-"""Helpers for evaluator tests: rules, snapshots with chosen times, reading alerts and history."""
+"""Helpers for evaluator tests: snapshots with chosen times, reading alerts and history."""
 
 from __future__ import annotations
 
@@ -9,19 +9,6 @@ import orjson
 
 from pulse.db.tx import operator_tx
 from pulse.evaluator.arrivals import Snapshot
-
-
-async def make_rule(pool, tenant_id: str = "acme", **fields: Any) -> str:
-    """An alert_rules row; `conditions` is given as a dict."""
-    values = {"name": "rule", "rule_type": "threshold", "severity": 3} | fields
-    cols = list(values)
-    async with operator_tx(pool, "test") as conn:
-        return await conn.fetchval(
-            f"INSERT INTO alert_rules (tenant_id, {', '.join(cols)}) "
-            f"VALUES ($1, {', '.join(f'${i + 2}' for i in range(len(cols)))}) RETURNING rule_id",
-            tenant_id,
-            *values.values(),
-        )
 
 
 async def alerts(pool, tenant_id: str = "acme", **where: Any) -> list[dict]:

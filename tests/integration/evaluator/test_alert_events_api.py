@@ -7,7 +7,8 @@ import asyncpg
 
 from pulse.api.app import create_app
 from pulse.db.tx import operator_tx
-from tests.integration.api.helpers import bearer, client_for, make_tenant, seed_resources
+from tests.factories import make_tenant
+from tests.integration.api.helpers import bearer, client_for, seed_resources
 
 
 async def test_api_transitions_write_events_and_notify(settings, pool):

@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pulse.db.listen import listener
 from pulse.db.tx import operator_tx
 from pulse.evaluator.service import Evaluator
+from tests.factories import make_alert_rule, make_device
 from tests.integration.evaluator.conftest import start_evaluator, stop
-from tests.integration.evaluator.helpers import alerts, make_rule, telemetry, wait_evaluated
-from tests.integration.ingest.helpers import make_device, publish, wait_for
+from tests.integration.evaluator.helpers import alerts, telemetry, wait_evaluated
+from tests.integration.ingest.helpers import publish, wait_for
 
 
 async def test_two_evaluators_open_each_alert_once(ingest, ingest_settings, pool, settings, tenant):
     devices = [await make_device(pool, tenant, f"dev-{i}") for i in range(20)]
-    await make_rule(pool, metric_name="t", operator="GT", threshold=50)
+    await make_alert_rule(pool, metric_name="t", operator="GT", threshold=50)
     first, task_a = await start_evaluator(pool, settings)
     second, task_b = await start_evaluator(pool, settings)
     try:
@@ -46,8 +47,10 @@ async def test_two_evaluators_open_each_alert_once(ingest, ingest_settings, pool
 async def test_restart_mid_breach_no_duplicate_and_duration_continues(
     ingest, ingest_settings, pool, settings, device
 ):
-    await make_rule(pool, name="now", metric_name="t", operator="GT", threshold=50)
-    await make_rule(pool, name="slow", metric_name="t", operator="GT", threshold=50, duration_seconds=3600)
+    await make_alert_rule(pool, name="now", metric_name="t", operator="GT", threshold=50)
+    await make_alert_rule(
+        pool, name="slow", metric_name="t", operator="GT", threshold=50, duration_seconds=3600
+    )
     first, task = await start_evaluator(pool, settings)
     await publish(ingest_settings, [telemetry(device, t=60)])
     await wait_evaluated(first, pool, device)

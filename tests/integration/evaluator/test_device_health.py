@@ -10,8 +10,9 @@ import asyncpg
 
 from pulse.db.tx import operator_tx
 from pulse.evaluator.status import sweep_status
+from tests.factories import make_device
 from tests.integration.evaluator.helpers import alerts, history, telemetry
-from tests.integration.ingest.helpers import make_device, publish, wait_for
+from tests.integration.ingest.helpers import publish, wait_for
 
 
 async def _status(pool, device_id: str) -> str | None:
@@ -227,11 +228,11 @@ async def test_reconcile_opens_after_maintenance_but_never_reopens_a_closed_one(
 
 async def test_alerts_of_a_removed_rule_close(pool, tenant):
     from pulse.evaluator.sweeps import close_orphans
-    from tests.integration.evaluator.helpers import make_rule
+    from tests.factories import make_alert_rule
 
     await make_device(pool, tenant, "dev-1")
-    keep = await make_rule(pool, name="keep", metric_name="t", operator="GT", threshold=1)
-    gone = await make_rule(pool, name="gone", metric_name="t", operator="GT", threshold=1)
+    keep = await make_alert_rule(pool, name="keep", metric_name="t", operator="GT", threshold=1)
+    gone = await make_alert_rule(pool, name="gone", metric_name="t", operator="GT", threshold=1)
     async with operator_tx(pool, "test") as conn:
         for rule in (keep, gone):
             await conn.execute(

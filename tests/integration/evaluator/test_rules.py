@@ -12,8 +12,8 @@ from pulse.db.tx import operator_tx
 from pulse.evaluator.arrivals import evaluate_snapshots
 from pulse.evaluator.sweeps import close_quiet, due_quiet_periods, sweep_gaps
 from pulse.evaluator.tenant_config import load_tenant_config
-from tests.integration.evaluator.helpers import alerts, make_rule, snap
-from tests.integration.ingest.helpers import make_device
+from tests.factories import make_alert_rule, make_device
+from tests.integration.evaluator.helpers import alerts, snap
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -39,14 +39,14 @@ async def dev(pool, tenant):
 
 
 async def test_single_spike_does_not_fire_a_60s_rule(pool, dev):
-    await make_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
+    await make_alert_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
     for second, value in ((0, 20), (10, 90), (20, 20), (30, 20), (70, 20), (80, 20)):
         await feed(pool, snap(dev, {"t": value}, at(second)))
     assert await alerts(pool) == []
 
 
 async def test_breach_with_a_dip_restarts_the_duration(pool, dev):
-    await make_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
+    await make_alert_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
     for second, value in ((0, 90), (30, 90), (50, 40), (60, 90), (100, 90)):
         await feed(pool, snap(dev, {"t": value}, at(second)))
     assert await alerts(pool) == []  # held 40 s since the dip
@@ -55,7 +55,7 @@ async def test_breach_with_a_dip_restarts_the_duration(pool, dev):
 
 
 async def test_continuous_60s_breach_fires_once(pool, dev):
-    await make_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
+    await make_alert_rule(pool, metric_name="t", operator="GT", threshold=50, duration_seconds=60)
     for second in range(0, 60, 10):
         await feed(pool, snap(dev, {"t": 90}, at(second)))
     assert await alerts(pool) == []
@@ -73,8 +73,8 @@ async def test_and_or_with_duration_on_the_whole_expression(pool, dev):
         ],
     }
     either = dict(both, combinator="OR")
-    await make_rule(pool, name="and", conditions=both, duration_seconds=30)
-    await make_rule(pool, name="or", conditions=either)
+    await make_alert_rule(pool, name="and", conditions=both, duration_seconds=30)
+    await make_alert_rule(pool, name="or", conditions=either)
     await feed(pool, snap(dev, {"t": 90, "h": 50}, at(0)))
     assert [a["summary"] for a in await alerts(pool)] == ["site-1: dev-1 multi-condition rule 'or' triggered"]
     # AND holds from 10 s, but the first condition alone held since 0 s: the duration counts from 10 s
@@ -88,13 +88,13 @@ async def test_and_or_with_duration_on_the_whole_expression(pool, dev):
 
 
 async def test_missing_metric_is_never_a_breach(pool, dev):
-    await make_rule(pool, metric_name="t", operator="LT", threshold=50)
+    await make_alert_rule(pool, metric_name="t", operator="LT", threshold=50)
     await feed(pool, snap(dev, {"other": 1, "t": "not a number"}, at(0)))
     assert await alerts(pool) == []
 
 
 async def test_hysteresis_oscillating_value_gives_one_alert(pool, dev):
-    await make_rule(
+    await make_alert_rule(
         pool, metric_name="t", operator="GT", threshold=80, clear_threshold=70, clear_after_seconds=30
     )
     values = [79, 81, 79, 81, 75, 81, 72, 79, 81]  # hovering at 80: never back below 70
@@ -111,7 +111,7 @@ async def test_hysteresis_oscillating_value_gives_one_alert(pool, dev):
 
 
 async def test_quiet_period_ends_by_sweep_without_new_samples(pool, dev):
-    await make_rule(pool, metric_name="t", operator="GT", threshold=80, clear_after_seconds=30)
+    await make_alert_rule(pool, metric_name="t", operator="GT", threshold=80, clear_after_seconds=30)
     await feed(pool, snap(dev, {"t": 90}, at(0)))
     await feed(pool, snap(dev, {"t": 10}, at(10)))
     async with operator_tx(pool, "test") as conn:
@@ -130,7 +130,7 @@ async def test_normalized_metric(pool, dev):
             """INSERT INTO metric_mappings (tenant_id, raw_metric, normalized_name, multiplier, offset_value)
                VALUES ('acme', 'temp_c', 'temp_f', 1.8, 32)"""
         )
-    await make_rule(pool, metric_name="temp_f", operator="GT", threshold=100)
+    await make_alert_rule(pool, metric_name="temp_f", operator="GT", threshold=100)
     await feed(pool, snap(dev, {"temp_c": 37}, at(0)))  # 98.6 °F
     assert await alerts(pool) == []
     await feed(pool, snap(dev, {"temp_c": 38}, at(10)))  # 100.4 °F
@@ -147,9 +147,9 @@ async def test_filters_by_site_group_and_type(pool, tenant):
         await conn.execute(
             "INSERT INTO device_group_members (tenant_id, group_id, device_id) VALUES ('acme', 'g', 'a')"
         )
-    await make_rule(pool, name="site", metric_name="t", operator="GT", threshold=0, site_ids=["site-2"])
-    await make_rule(pool, name="group", metric_name="t", operator="GT", threshold=0, group_ids=["g"])
-    await make_rule(pool, name="type", metric_name="t", operator="GT", threshold=0, device_type="pump")
+    await make_alert_rule(pool, name="site", metric_name="t", operator="GT", threshold=0, site_ids=["site-2"])
+    await make_alert_rule(pool, name="group", metric_name="t", operator="GT", threshold=0, group_ids=["g"])
+    await make_alert_rule(pool, name="type", metric_name="t", operator="GT", threshold=0, device_type="pump")
     await feed(
         pool,
         snap("a", {"t": 1}, at(0), site_id="site-1", groups=("g",)),
@@ -160,8 +160,8 @@ async def test_filters_by_site_group_and_type(pool, tenant):
 
 
 async def test_maintenance_window_suppresses_new_alerts_only(pool, dev):
-    await make_rule(pool, name="hot", metric_name="t", operator="GT", threshold=50)
-    await make_rule(pool, name="cold", metric_name="t", operator="LT", threshold=95)
+    await make_alert_rule(pool, name="hot", metric_name="t", operator="GT", threshold=50)
+    await make_alert_rule(pool, name="cold", metric_name="t", operator="LT", threshold=95)
     await feed(pool, snap(dev, {"t": 60}, at(0)))  # opens hot and cold
     async with operator_tx(pool, "test") as conn:
         await conn.execute(
@@ -192,7 +192,7 @@ async def _telemetry_rows(pool, device_id, values, end: datetime, step_s: int = 
 
 async def test_anomaly_on_known_data(pool, dev):
     now = datetime.now(UTC).replace(microsecond=0)  # telemetry partitions exist around today only
-    await make_rule(
+    await make_alert_rule(
         pool,
         rule_type="anomaly",
         conditions={"metric_name": "p", "window_minutes": 30, "z_threshold": 3.0, "min_samples": 10},
@@ -212,7 +212,7 @@ async def test_anomaly_on_known_data(pool, dev):
 
 async def test_anomaly_needs_min_samples(pool, dev):
     now = datetime.now(UTC).replace(microsecond=0)
-    await make_rule(pool, rule_type="anomaly", conditions={"metric_name": "p", "min_samples": 10})
+    await make_alert_rule(pool, rule_type="anomaly", conditions={"metric_name": "p", "min_samples": 10})
     await _telemetry_rows(pool, dev, [10, 10, 11, 9, 500], now)  # a baseline of 4 < 10
     await feed(pool, snap(dev, {"p": 500}, now), now=now)
     assert await alerts(pool) == []
@@ -220,8 +220,8 @@ async def test_anomaly_needs_min_samples(pool, dev):
 
 async def test_data_gap_opens_and_closes(pool, dev):
     now = datetime.now(UTC).replace(microsecond=0)
-    await make_rule(pool, name="any", rule_type="telemetry_gap", conditions={"gap_minutes": 10})
-    await make_rule(
+    await make_alert_rule(pool, name="any", rule_type="telemetry_gap", conditions={"gap_minutes": 10})
+    await make_alert_rule(
         pool, name="p", rule_type="telemetry_gap", conditions={"gap_minutes": 10, "metric_name": "p"}
     )
     async with operator_tx(pool, "test") as conn:

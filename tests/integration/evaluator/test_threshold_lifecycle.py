@@ -6,14 +6,8 @@ from __future__ import annotations
 
 from pulse.api.queries import alerts as api_alerts
 from pulse.db.tx import tenant_tx
-from tests.integration.evaluator.helpers import (
-    alerts,
-    events,
-    heartbeat,
-    make_rule,
-    telemetry,
-    wait_evaluated,
-)
+from tests.factories import make_alert_rule
+from tests.integration.evaluator.helpers import alerts, events, heartbeat, telemetry, wait_evaluated
 from tests.integration.ingest.helpers import publish, wait_for
 
 
@@ -36,7 +30,7 @@ async def _has_seen(pool, device, metrics):
 
 
 async def test_opens_and_closes_with_events(ingest, ingest_settings, pool, device, evaluator):
-    rule = await make_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
+    rule = await make_alert_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
     await _send(ingest_settings, evaluator, pool, device, temp_c=40)
     assert await alerts(pool) == []
     await _send(ingest_settings, evaluator, pool, device, temp_c=60)
@@ -56,7 +50,7 @@ async def test_opens_and_closes_with_events(ingest, ingest_settings, pool, devic
 
 async def test_every_operator(ingest, ingest_settings, pool, device, evaluator):
     for op, threshold in (("GT", 5), ("GTE", 5), ("LT", 5), ("LTE", 5), ("EQ", 5), ("NEQ", 5)):
-        await make_rule(pool, name=op, metric_name="v", operator=op, threshold=threshold)
+        await make_alert_rule(pool, name=op, metric_name="v", operator=op, threshold=threshold)
     await _send(ingest_settings, evaluator, pool, device, v=5)
     opened = {a["summary"].split(" ")[-2] for a in await alerts(pool, status="OPEN")}
     assert opened == {">=", "<=", "=="}
@@ -66,7 +60,7 @@ async def test_every_operator(ingest, ingest_settings, pool, device, evaluator):
 
 
 async def test_heartbeats_never_close_an_alert(ingest, ingest_settings, pool, device, evaluator):
-    await make_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
+    await make_alert_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
     await _send(ingest_settings, evaluator, pool, device, temp_c=60)
     await publish(ingest_settings, [heartbeat(device)])
     await wait_evaluated(evaluator, pool, device)
@@ -78,7 +72,7 @@ async def test_heartbeats_never_close_an_alert(ingest, ingest_settings, pool, de
 async def test_acknowledge_keeps_the_slot_close_while_breaching_opens_anew(
     ingest, ingest_settings, pool, device, evaluator
 ):
-    await make_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
+    await make_alert_rule(pool, metric_name="temp_c", operator="GT", threshold=50)
     await _send(ingest_settings, evaluator, pool, device, temp_c=60)
     [alert] = await alerts(pool)
     async with tenant_tx(pool, "acme") as conn:

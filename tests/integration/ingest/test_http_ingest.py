@@ -14,7 +14,7 @@ from pulse.api.routes import ingest as ingest_routes
 from pulse.db.tx import operator_tx
 from pulse.ingest.pipeline import build_ingestor, wait_for_limits
 from pulse.provisioning.devices import set_device_status
-from tests.integration.ingest.helpers import Device, make_device
+from tests.factories import Device, make_device
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@ from __future__ import annotations
 import orjson
 
 from pulse.db.tx import operator_tx
-from tests.integration.ingest.helpers import Device, publish, wait_for
+from tests.factories import Device
+from tests.integration.ingest.helpers import publish, wait_for
 
 
 async def _telemetry(pool, tenant_id: str = "acme") -> list:

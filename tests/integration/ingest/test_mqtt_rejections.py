@@ -9,7 +9,8 @@ import pytest
 
 from pulse.db.tx import operator_tx
 from pulse.provisioning.devices import register_device, set_device_status
-from tests.integration.ingest.helpers import Device, make_device, publish, wait_for
+from tests.factories import Device, make_device
+from tests.integration.ingest.helpers import publish, wait_for
 
 
 async def _reasons(pool, device_id: str | None = None) -> list[str]:

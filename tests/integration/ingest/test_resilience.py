@@ -18,7 +18,10 @@ from pulse.db.tx import operator_tx
 from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
 from pulse.ingest import service as ingest_service
 from tests.brokers import Broker, broker_settings
-from tests.integration.ingest.helpers import make_device, make_tenant, publish, wait_consuming, wait_for
+from tests.factories import make_device, make_tenant
+from tests.integration.ingest.helpers import publish, wait_consuming, wait_for
+
+pytestmark = pytest.mark.slow  # starts, stops and restarts its own PostgreSQL and broker
 
 
 @pytest.fixture

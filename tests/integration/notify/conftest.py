@@ -12,7 +12,7 @@ import pytest
 
 from pulse.notify import service, ssrf
 from pulse.notify.worker import RetryPolicy, Worker
-from tests.integration.ingest.helpers import make_tenant
+from tests.factories import make_tenant
 
 
 @pytest.fixture

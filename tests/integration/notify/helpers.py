@@ -1,10 +1,9 @@
-"""Local HTTP receivers with scripted answers, and rows for notification tests."""
+"""Local HTTP receivers with scripted answers, and reading rows in notification tests."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 from dataclasses import dataclass, field
 
@@ -83,48 +82,6 @@ class Receiver:
             self._handlers.discard(asyncio.current_task())
             with contextlib.suppress(Exception):
                 writer.close()
-
-
-_fingerprints = itertools.count()
-
-
-async def make_integration(
-    pool, tenant_id: str, config: dict, *, kind: str = "webhook", **route
-) -> tuple[str, str]:
-    """An enabled integration with one route; `route` sets integration_routes columns."""
-    async with operator_tx(pool, "test") as conn:
-        integration_id = await conn.fetchval(
-            "INSERT INTO integrations (tenant_id, name, type, config_json) VALUES ($1, $2, $3, $4::jsonb) "
-            "RETURNING integration_id::text",
-            tenant_id,
-            f"{kind}-{next(_fingerprints)}",
-            kind,
-            config,
-        )
-        columns = ["tenant_id", "integration_id", *route]
-        values = [tenant_id, integration_id, *route.values()]
-        placeholders = ", ".join(f"${i + 1}" for i in range(len(values)))
-        route_id = await conn.fetchval(
-            f"INSERT INTO integration_routes ({', '.join(columns)}) VALUES ({placeholders}) "
-            "RETURNING route_id::text",
-            *values,
-        )
-    return integration_id, route_id
-
-
-async def open_alert(
-    pool, tenant_id: str, *, severity: int = 5, alert_type: str = "THRESHOLD", device_id: str = "dev-1"
-) -> int:
-    async with operator_tx(pool, "test") as conn:
-        return await conn.fetchval(
-            "INSERT INTO alerts (tenant_id, site_id, device_id, alert_type, fingerprint, severity, summary) "
-            "VALUES ($1, 'site-1', $2, $3, $4, $5, 'temp_c above 30') RETURNING id",
-            tenant_id,
-            device_id,
-            alert_type,
-            f"fp-{next(_fingerprints)}",
-            severity,
-        )
 
 
 async def set_status(pool, tenant_id: str, alert_id: int, status: str) -> None:

@@ -9,14 +9,8 @@ import hmac
 from datetime import UTC, datetime, timedelta
 
 from pulse.notify.dispatch import Dispatcher
-from tests.integration.notify.helpers import (
-    Answer,
-    Receiver,
-    dispatch,
-    fetch,
-    make_integration,
-    open_alert,
-)
+from tests.factories import make_alert, make_integration
+from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
 
 SECRET = "whsec_" + base64.b64encode(b"0123456789abcdef0123456789abcdef").decode()
 
@@ -35,7 +29,7 @@ def verify_standard(secret: str, headers: dict[str, str], body: bytes) -> bool:
 
 async def one_job(pool, tenant, receiver: Receiver, **config) -> int:
     await make_integration(pool, tenant, {"url": receiver.url, **config})
-    await open_alert(pool, tenant)
+    await make_alert(pool, tenant)
     assert await dispatch(pool, Dispatcher()) == 1
     (job,) = await fetch(pool, "SELECT job_id FROM delivery_jobs")
     return job["job_id"]
@@ -146,7 +140,7 @@ async def test_two_workers_never_deliver_a_job_twice(pool, tenant, make_worker):
     async with Receiver() as receiver:
         await make_integration(pool, tenant, {"url": receiver.url})
         for _ in range(20):
-            await open_alert(pool, tenant)
+            await make_alert(pool, tenant)
         assert await dispatch(pool, Dispatcher()) == 20
 
         async def drain(worker):
@@ -186,7 +180,7 @@ async def test_secrets_never_reach_errors(pool, tenant, make_worker):
     ):
         await make_integration(pool, tenant, {"url": receiver.url, "secret": SECRET})
         await make_integration(pool, tenant, {"url": f"{slack.url}/{slack_secret}"}, kind="slack")
-        await open_alert(pool, tenant)
+        await make_alert(pool, tenant)
         assert await dispatch(pool, Dispatcher()) == 2
         await run_due(make_worker(), t0)
     assert len(receiver.requests) == len(slack.requests) == 1
@@ -203,7 +197,7 @@ async def test_ssrf_targets_are_refused_without_a_request(pool, tenant, make_wor
 
     for url in ("http://10.0.0.1/hook", "http://169.254.169.254/latest/meta-data", "http://127.0.0.1:9/hook"):
         await make_integration(pool, tenant, {"url": url})
-    await open_alert(pool, tenant)
+    await make_alert(pool, tenant)
     assert await dispatch(pool, Dispatcher()) == 3
     await run_due(make_worker(policy=ssrf.Policy()), t0)
     rows = await fetch(pool, "SELECT status, attempts, last_error FROM delivery_jobs ORDER BY job_id")
@@ -219,7 +213,7 @@ async def test_slack_payload(pool, tenant, make_worker):
     t0 = later()
     async with Receiver() as receiver:
         await make_integration(pool, tenant, {"url": receiver.url + "/services/T/B/x"}, kind="slack")
-        await open_alert(pool, tenant, severity=3, device_id="pump-7")
+        await make_alert(pool, tenant, severity=3, device_id="pump-7")
         await dispatch(pool, Dispatcher())
         await run_due(make_worker(), t0)
     (request,) = receiver.requests

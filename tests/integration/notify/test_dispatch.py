@@ -6,7 +6,8 @@ import asyncpg
 
 from pulse.db.tx import operator_tx
 from pulse.notify.dispatch import Dispatcher
-from tests.integration.notify.helpers import dispatch, fetch, make_integration, open_alert, set_status
+from tests.factories import make_alert, make_integration
+from tests.integration.notify.helpers import dispatch, fetch, set_status
 
 URL = "https://hooks.example.com/pulse"
 
@@ -23,7 +24,7 @@ async def cursor(pool) -> int:
 
 async def test_same_event_dispatched_twice_makes_one_job(pool, tenant):
     await make_integration(pool, tenant, {"url": URL})
-    await open_alert(pool, tenant)
+    await make_alert(pool, tenant)
     assert await dispatch(pool, Dispatcher()) == 1
     async with operator_tx(pool, "test") as conn:  # as if the cursor had been lost
         await conn.execute("UPDATE notify_cursor SET last_event_id = 0")
@@ -42,8 +43,8 @@ async def test_route_filters_and_deliver_on(pool, tenant):
     _, prefix = await make_integration(pool, tenant, {"url": URL}, device_prefixes=["pump-"], min_severity=4)
     _, disabled = await make_integration(pool, tenant, {"url": URL}, enabled=False)
     dispatcher = Dispatcher()
-    alert = await open_alert(pool, tenant, severity=5, device_id="pump-1")
-    low = await open_alert(pool, tenant, severity=1, alert_type="NO_HEARTBEAT", device_id="pump-2")
+    alert = await make_alert(pool, tenant, severity=5, device_id="pump-1")
+    low = await make_alert(pool, tenant, severity=1, alert_type="NO_HEARTBEAT", device_id="pump-2")
     await dispatch(pool, dispatcher)
     await set_status(pool, tenant, alert, "ACKNOWLEDGED")
     await set_status(pool, tenant, alert, "CLOSED")
@@ -65,11 +66,11 @@ async def test_route_filters_and_deliver_on(pool, tenant):
 
 
 async def test_other_tenants_routes_never_match(pool, tenant):
-    from tests.integration.ingest.helpers import make_tenant
+    from tests.factories import make_tenant
 
     other = await make_tenant(pool, "globex")
     await make_integration(pool, other, {"url": URL})
-    await open_alert(pool, tenant)
+    await make_alert(pool, tenant)
     assert await dispatch(pool, Dispatcher()) == 0
 
 
@@ -86,7 +87,7 @@ async def test_cursor_waits_for_an_uncommitted_event_and_skips_a_rolled_back_one
             "VALUES ($1, 's', 'd-slow', 'THRESHOLD', 'slow', 5, 'late') RETURNING id",
             tenant,
         )
-        quick = await open_alert(pool, tenant)  # commits after the slow one took its event id
+        quick = await make_alert(pool, tenant)  # commits after the slow one took its event id
         assert await dispatch(pool, dispatcher) == 1  # the committed event is delivered at once
         assert await cursor(pool) == start  # but the cursor stays below the uncommitted id
         assert await dispatch(pool, dispatcher) == 0
@@ -104,7 +105,7 @@ async def test_cursor_waits_for_an_uncommitted_event_and_skips_a_rolled_back_one
             "VALUES ($1, 's', 'd-doomed', 'THRESHOLD', 'doomed', 5, 'never') RETURNING id",
             tenant,
         )
-        after = await open_alert(pool, tenant)
+        after = await make_alert(pool, tenant)
         assert await dispatch(pool, dispatcher) == 1
         await tx.rollback()
     # The gap is settled once its writer has ended: the cursor moves past it, nothing is lost.
@@ -138,7 +139,7 @@ async def test_a_rolled_back_gap_is_passed_while_another_database_is_busy_writin
                 "VALUES ($1, 's', 'd-doomed', 'THRESHOLD', 'doomed', 5, 'never')",
                 tenant,
             )
-            after = await open_alert(pool, tenant)
+            after = await make_alert(pool, tenant)
             assert await dispatch(pool, dispatcher) == 1
             await tx.rollback()
         assert await dispatch(pool, dispatcher) == 0

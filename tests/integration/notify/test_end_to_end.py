@@ -5,11 +5,12 @@ the customer API → PagerDuty acknowledge; the value returning → resolve."""
 from __future__ import annotations
 
 from pulse.notify import signing
+from tests.factories import make_alert_rule, make_integration
 from tests.integration.api.helpers import bearer
 from tests.integration.evaluator.conftest import start_evaluator, stop
-from tests.integration.evaluator.helpers import alerts, make_rule, telemetry, wait_evaluated
+from tests.integration.evaluator.helpers import alerts, telemetry, wait_evaluated
 from tests.integration.ingest.helpers import publish, wait_for
-from tests.integration.notify.helpers import Receiver, make_integration
+from tests.integration.notify.helpers import Receiver
 
 SECRET = "whsec_ZW5kLXRvLWVuZC1zZWNyZXQtMTIzNDU2Nzg="
 
@@ -37,7 +38,7 @@ async def test_breach_ack_and_recovery_reach_webhook_and_pagerduty(
                 kind="pagerduty",
                 deliver_on=["OPEN", "ACKNOWLEDGED", "CLOSED"],
             )
-            await make_rule(pool, device.tenant_id, metric_name="temp_c", operator="GT", threshold=50)
+            await make_alert_rule(pool, device.tenant_id, metric_name="temp_c", operator="GT", threshold=50)
 
             await publish(ingest_settings, [telemetry(device, temp_c=71.5)])
             await wait_for(count(hook, 1), timeout=30)

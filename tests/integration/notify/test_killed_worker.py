@@ -9,9 +9,14 @@ import signal
 import sys
 from datetime import timedelta
 
+import pytest
+
 from pulse.notify.dispatch import Dispatcher
+from tests.factories import make_alert, make_integration
 from tests.integration.ingest.helpers import wait_for
-from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch, make_integration, open_alert
+from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
+
+pytestmark = pytest.mark.slow  # starts a notify process and kills it
 
 
 async def test_killed_mid_job_is_reclaimed_and_delivered_once(pool, tenant, settings, make_worker):
@@ -34,7 +39,7 @@ async def test_killed_mid_job_is_reclaimed_and_delivered_once(pool, tenant, sett
             stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            await open_alert(pool, tenant)
+            await make_alert(pool, tenant)
 
             async def hanging() -> bool:
                 return len(receiver.requests) == 1

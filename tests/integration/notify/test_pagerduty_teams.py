@@ -12,15 +12,8 @@ import pytest
 from pulse.notify.channels import pagerduty, teams
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.events import AlertEvent
-from tests.integration.notify.helpers import (
-    Answer,
-    Receiver,
-    dispatch,
-    fetch,
-    make_integration,
-    open_alert,
-    set_status,
-)
+from tests.factories import make_alert, make_integration
+from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch, set_status
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 TEAMS_TOKEN = "webhookb2/abc-123@def/IncomingWebhook/t0ken5ecret/456"
@@ -65,7 +58,7 @@ async def test_lifecycle_end_to_end(pool, tenant, make_worker, kind, ok_status):
     async with Receiver(Answer(ok_status)) as receiver:
         config, _ = config_for(kind, receiver)
         await make_integration(pool, tenant, config, kind=kind, deliver_on=ALL_EVENTS)
-        alert_id = await open_alert(pool, tenant, severity=4)
+        alert_id = await make_alert(pool, tenant, severity=4)
         worker = make_worker()
         for status in (None, "ACKNOWLEDGED", "CLOSED"):
             if status:
@@ -130,7 +123,7 @@ async def test_classification_and_secrets_never_stored(
         # the provider's error body echoes every secret it was sent
         receiver.script = [Answer(status, body=f"error echo {' '.join(secrets)} {config}")]
         await make_integration(pool, tenant, config, kind=kind)
-        await open_alert(pool, tenant)
+        await make_alert(pool, tenant)
         assert await dispatch(pool, Dispatcher()) == 1
         assert await run_due(make_worker(), later()) == 1
     assert len(receiver.requests) == 1

@@ -8,7 +8,8 @@ from pulse.db.tx import operator_tx
 from pulse.notify.channels.base import Reason
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import RetryPolicy
-from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch, make_integration, open_alert
+from tests.factories import make_alert, make_integration
+from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
 
 
 async def take(pool, key: str, rate: float, burst: float) -> float:
@@ -28,7 +29,7 @@ async def test_slack_jobs_to_one_webhook_get_a_slot_each_without_spending_attemp
     async with Receiver() as receiver:
         await make_integration(pool, tenant, {"url": receiver.url}, kind="slack")
         for _ in range(3):
-            await open_alert(pool, tenant)
+            await make_alert(pool, tenant)
         await dispatch(pool, Dispatcher())
         worker = make_worker()
         jobs = await worker.claim(10)
@@ -60,7 +61,7 @@ async def test_slack_jobs_to_one_webhook_get_a_slot_each_without_spending_attemp
 async def test_failed_job_redriven_gets_a_fresh_budget_and_keeps_its_log(pool, tenant, make_worker):
     async with Receiver(Answer(503), Answer(503), Answer(200)) as receiver:
         await make_integration(pool, tenant, {"url": receiver.url})
-        await open_alert(pool, tenant)
+        await make_alert(pool, tenant)
         await dispatch(pool, Dispatcher())
         worker = make_worker(retry=RetryPolicy(max_attempts=2, base_seconds=0.001, max_seconds=0.001))
         for _ in range(2):

@@ -5,41 +5,10 @@ from __future__ import annotations
 
 from pulse.db.tx import operator_tx
 from pulse.notify.dispatch import Dispatcher, tag_matches
-from tests.integration.ingest.helpers import make_device
-from tests.integration.notify.helpers import (
-    Receiver,
-    dispatch,
-    fetch,
-    make_integration,
-    open_alert,
-    set_status,
-)
+from tests.factories import make_alert, make_channel, make_device, make_integration, make_routing_rule
+from tests.integration.notify.helpers import Receiver, dispatch, fetch, set_status
 
 URL = "https://hooks.example.com/pulse"
-
-
-async def make_channel(pool, tenant_id: str, config: dict, *, kind: str = "webhook", enabled=True) -> int:
-    async with operator_tx(pool, "test") as conn:
-        return await conn.fetchval(
-            "INSERT INTO notification_channels (tenant_id, name, channel_type, config, is_enabled)"
-            " VALUES ($1, 'ch', $2, $3::jsonb, $4) RETURNING channel_id",
-            tenant_id,
-            kind,
-            config,
-            enabled,
-        )
-
-
-async def make_rule(pool, tenant_id: str, channel_id: int, **fields) -> int:
-    columns = ["tenant_id", "channel_id", *fields]
-    values = [tenant_id, channel_id, *fields.values()]
-    placeholders = ", ".join(f"${i + 1}" for i in range(len(values)))
-    async with operator_tx(pool, "test") as conn:
-        return await conn.fetchval(
-            f"INSERT INTO notification_routing_rules ({', '.join(columns)}) VALUES ({placeholders})"
-            " RETURNING rule_id",
-            *values,
-        )
 
 
 async def channel_jobs(pool) -> list[tuple[int, int, str]]:
@@ -71,14 +40,14 @@ async def test_rule_filters_severity_type_and_device_tags(pool, tenant):
     heartbeat = await make_channel(pool, tenant, {"url": URL})
     floor3 = await make_channel(pool, tenant, {"url": URL})
     disabled = await make_channel(pool, tenant, {"url": URL}, enabled=False)
-    await make_rule(pool, tenant, severe, min_severity=4)
-    await make_rule(pool, tenant, heartbeat, alert_type="NO_HEARTBEAT")
-    await make_rule(pool, tenant, floor3, device_tag_key="floor", device_tag_val="3")
-    await make_rule(pool, tenant, disabled)
+    await make_routing_rule(pool, tenant, severe, min_severity=4)
+    await make_routing_rule(pool, tenant, heartbeat, alert_type="NO_HEARTBEAT")
+    await make_routing_rule(pool, tenant, floor3, device_tag_key="floor", device_tag_val="3")
+    await make_routing_rule(pool, tenant, disabled)
     await tag(pool, tenant, "pump-3", "floor:3")
     await tag(pool, tenant, "pump-4", "floor:4")
-    hot = await open_alert(pool, tenant, severity=5, device_id="pump-4")
-    silent = await open_alert(pool, tenant, severity=2, alert_type="NO_HEARTBEAT", device_id="pump-3")
+    hot = await make_alert(pool, tenant, severity=5, device_id="pump-4")
+    silent = await make_alert(pool, tenant, severity=2, alert_type="NO_HEARTBEAT", device_id="pump-3")
     await dispatch(pool, Dispatcher())
     assert sorted(await channel_jobs(pool)) == sorted(
         [(severe, hot, "OPEN"), (heartbeat, silent, "OPEN"), (floor3, silent, "OPEN")]
@@ -87,17 +56,17 @@ async def test_rule_filters_severity_type_and_device_tags(pool, tenant):
 
 async def test_two_rules_on_one_channel_make_one_job(pool, tenant):
     channel = await make_channel(pool, tenant, {"url": URL})
-    await make_rule(pool, tenant, channel)
-    await make_rule(pool, tenant, channel, min_severity=1)
-    alert = await open_alert(pool, tenant)
+    await make_routing_rule(pool, tenant, channel)
+    await make_routing_rule(pool, tenant, channel, min_severity=1)
+    alert = await make_alert(pool, tenant)
     await dispatch(pool, Dispatcher())
     assert await channel_jobs(pool) == [(channel, alert, "OPEN")]
 
 
 async def test_throttle_quiets_repeats_but_never_the_resolution(pool, tenant):
     channel = await make_channel(pool, tenant, {"url": URL})
-    await make_rule(pool, tenant, channel, throttle_minutes=10)
-    alert = await open_alert(pool, tenant)
+    await make_routing_rule(pool, tenant, channel, throttle_minutes=10)
+    alert = await make_alert(pool, tenant)
     dispatcher = Dispatcher()
     await dispatch(pool, dispatcher)
     await set_status(pool, tenant, alert, "ACKNOWLEDGED")  # within 10 min of the OPEN job: quiet
@@ -109,9 +78,9 @@ async def test_throttle_quiets_repeats_but_never_the_resolution(pool, tenant):
 
 async def test_an_unthrottled_rule_lets_the_event_through(pool, tenant):
     channel = await make_channel(pool, tenant, {"url": URL})
-    await make_rule(pool, tenant, channel, throttle_minutes=10)
-    await make_rule(pool, tenant, channel, throttle_minutes=0, deliver_on=["ACKNOWLEDGED"])
-    alert = await open_alert(pool, tenant)
+    await make_routing_rule(pool, tenant, channel, throttle_minutes=10)
+    await make_routing_rule(pool, tenant, channel, throttle_minutes=0, deliver_on=["ACKNOWLEDGED"])
+    alert = await make_alert(pool, tenant)
     dispatcher = Dispatcher()
     await dispatch(pool, dispatcher)
     await set_status(pool, tenant, alert, "ACKNOWLEDGED")
@@ -122,8 +91,8 @@ async def test_an_unthrottled_rule_lets_the_event_through(pool, tenant):
 async def test_escalation_is_an_event_for_routes_and_rules(pool, tenant):
     _, route = await make_integration(pool, tenant, {"url": URL}, deliver_on=["ESCALATED"])
     channel = await make_channel(pool, tenant, {"url": URL})
-    await make_rule(pool, tenant, channel, deliver_on=["ESCALATED"])
-    alert = await open_alert(pool, tenant)
+    await make_routing_rule(pool, tenant, channel, deliver_on=["ESCALATED"])
+    alert = await make_alert(pool, tenant)
     dispatcher = Dispatcher()
     await dispatch(pool, dispatcher)
     for level in (1, 2):
@@ -145,8 +114,8 @@ async def test_escalation_is_an_event_for_routes_and_rules(pool, tenant):
 async def test_channel_delivery_is_logged(pool, tenant, make_worker):
     async with Receiver() as receiver:
         channel = await make_channel(pool, tenant, {"url": receiver.url, "secret": "s3cret-value"})
-        rule = await make_rule(pool, tenant, channel)
-        alert = await open_alert(pool, tenant)
+        rule = await make_routing_rule(pool, tenant, channel)
+        alert = await make_alert(pool, tenant)
         await dispatch(pool, Dispatcher())
         worker = make_worker()
         (job,) = await worker.claim(10)

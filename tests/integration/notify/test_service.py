@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 
 from pulse.notify import service
+from tests.factories import make_alert, make_integration
 from tests.integration.ingest.helpers import wait_for
-from tests.integration.notify.helpers import Answer, Receiver, fetch, make_integration, open_alert
+from tests.integration.notify.helpers import Answer, Receiver, fetch
 
 
 def received(receiver: Receiver):
@@ -20,7 +21,7 @@ def received(receiver: Receiver):
 async def test_alert_to_signed_delivery(pool, tenant, running):
     async with Receiver() as receiver:
         await make_integration(pool, tenant, {"url": receiver.url, "secret": "s3cret-key"})
-        alert = await open_alert(pool, tenant)
+        alert = await make_alert(pool, tenant)
         await wait_for(received(receiver))
         (request,) = receiver.requests
         assert request.json()["alert_id"] == alert
@@ -37,7 +38,7 @@ async def test_slow_target_does_not_hold_up_another(pool, tenant, running):
     async with Receiver(Answer(200, delay=3600)) as slow, Receiver() as fast:
         await make_integration(pool, tenant, {"url": slow.url})
         await make_integration(pool, tenant, {"url": fast.url})
-        await open_alert(pool, tenant)
+        await make_alert(pool, tenant)
         await wait_for(received(slow))  # the slow one is hanging
         await wait_for(received(fast))
 
@@ -55,7 +56,7 @@ async def test_service_run_entry_point(pool, tenant, settings):
         await make_integration(pool, tenant, {"url": receiver.url})
         task = asyncio.create_task(service.run(tuned))
         try:
-            await open_alert(pool, tenant)
+            await make_alert(pool, tenant)
             await wait_for(received(receiver))
         finally:
             task.cancel()

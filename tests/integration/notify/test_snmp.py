@@ -244,6 +244,7 @@ async def test_timeout_is_retryable():
         assert await receiver.nothing_within()
 
 
+@pytest.mark.slow  # 31 v3 traps, an engine each: many seconds on a busy machine
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files in /proc")
 async def test_concurrent_sends_all_arrive_and_leave_nothing_open():
     """One engine, socket and event loop per trap, all closed explicitly (the garbage collector is off

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from pulse.db.tx import operator_tx
 from pulse.ops.service import prune
-from tests.integration.ingest.helpers import make_tenant
-from tests.integration.notify.helpers import fetch, make_integration, open_alert
+from tests.factories import make_alert, make_integration, make_tenant
+from tests.integration.notify.helpers import fetch
 
 
 async def test_old_delivery_history_is_pruned_and_pending_work_kept(pool):
     tenant = await make_tenant(pool)
     integration, _ = await make_integration(pool, tenant, {"url": "https://hooks.example.com/x"})
-    alert = await open_alert(pool, tenant)
+    alert = await make_alert(pool, tenant)
     now = datetime.now(UTC)
     ages = {"COMPLETED": (10, 40), "FAILED": (40, 70), "PENDING": (90,)}  # days since the last update
     async with operator_tx(pool, "test") as conn:

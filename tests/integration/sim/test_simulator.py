@@ -14,7 +14,7 @@ from pulse.db.tx import operator_tx
 from pulse.embedded import free_port
 from pulse.sim.profiles import PROFILES, SensorState
 from pulse.sim.simulator import SimConfig, Simulator
-from tests.integration.ingest.helpers import make_tenant
+from tests.factories import make_tenant
 
 KEY = "sim-test-admin-key-0123456789"
 

@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from pulse.notify import signing
-from pulse.notify.channels import CHANNELS, slack, webhook
+from pulse.notify.channels import slack, webhook
 from pulse.notify.channels.base import Reason, classify_http, redact_url
 from pulse.notify.deliver import config_error, secrets_of
 from pulse.notify.dispatch import Dispatcher, Route, idempotency_key, route_matches
@@ -126,9 +126,6 @@ def test_standard_webhooks_signature():
 
 
 def test_channel_registry_and_configs():
-    assert set(CHANNELS) == {"webhook", "slack", "pagerduty", "teams", "email", "snmp", "mqtt"}
-    with pytest.raises(ValidationError):
-        webhook.Config.model_validate({"url": "https://x.example", "surprise": 1})
     with pytest.raises(ValidationError) as exc:
         webhook.Config.model_validate({"url": "not a url", "secret": "hunter2-secret"})
     assert "hunter2" not in config_error(exc.value)
