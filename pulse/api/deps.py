@@ -100,18 +100,18 @@ OperatorAdmin = Annotated[Principal, Depends(require_role(OPERATOR_ADMIN))]
 Pool = Annotated[asyncpg.Pool, Depends(get_pool)]
 
 
-def _tenant_of(principal: Principal) -> str:
+def tenant_of(principal: Principal) -> str:
     if not principal.tenant_id:  # the verifier already refuses tenant roles without a tenant
         raise PulseError(403, "forbidden", "the token names no tenant")
     return principal.tenant_id
 
 
 async def _customer_tenant(principal: CustomerPrincipal) -> str:
-    return _tenant_of(principal)
+    return tenant_of(principal)
 
 
 async def _admin_tenant(principal: TenantAdmin) -> str:
-    return _tenant_of(principal)
+    return tenant_of(principal)
 
 
 # The caller's tenant id, never None: a handler that declares one of these cannot forget the check.
@@ -135,7 +135,7 @@ async def constraint_errors() -> AsyncIterator[None]:
 
 async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
     # Takes the principal, not TenantId: notify_targets.tenant_conn and the API bench call it directly.
-    tenant = _tenant_of(principal)
+    tenant = tenant_of(principal)
     async with constraint_errors(), tenant_tx(pool, tenant) as conn:
         # A token can outlive its tenant (deleted here, or never created for an external issuer's claim).
         status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", tenant)

@@ -17,7 +17,7 @@ import asyncpg
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.deps import TenantAdmin, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import notify_targets as store
@@ -171,7 +171,7 @@ async def _wake_workers(conn: asyncpg.Connection) -> None:
 
 @router.get("/delivery-jobs", response_model=JobList, summary="List delivery jobs")
 async def list_jobs(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(50, 200))],
     status: JobStatus | None = None,
@@ -184,7 +184,7 @@ async def list_jobs(
     where = """tenant_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR integration_id = $3)
                AND ($4::bigint IS NULL OR channel_id = $4) AND ($5::bigint IS NULL OR alert_id = $5)
                AND ($6::text IS NULL OR event = $6)"""
-    args = (principal.tenant_id, status, integration_id, channel_id, alert_id, event)
+    args = (tenant, status, integration_id, channel_id, alert_id, event)
     rows = await conn.fetch(
         f"""SELECT {JOB_COLUMNS} FROM delivery_jobs WHERE {where}
              ORDER BY created_at DESC, job_id DESC LIMIT $7 OFFSET $8""",
@@ -229,24 +229,24 @@ async def redrive_jobs(principal: TenantAdmin, conn: TenantDb, body: RedriveFilt
 
 
 @router.get("/delivery-jobs/{job_id}", response_model=JobDetail, summary="Get a delivery job")
-async def get_job(principal: CustomerPrincipal, conn: TenantDb, job_id: JobId) -> JobDetail:
-    return await _job(conn, principal.tenant_id, job_id)
+async def get_job(tenant: TenantId, conn: TenantDb, job_id: JobId) -> JobDetail:
+    return await _job(conn, tenant, job_id)
 
 
 @router.get(
     "/delivery-jobs/{job_id}/attempts", response_model=AttemptList, summary="List a delivery job's attempts"
 )
-async def list_attempts(principal: CustomerPrincipal, conn: TenantDb, job_id: JobId) -> AttemptList:
+async def list_attempts(tenant: TenantId, conn: TenantDb, job_id: JobId) -> AttemptList:
     """Every attempt in order (errors are redacted by the worker: no secrets, no full URLs)."""
     if not await conn.fetchval(
-        "SELECT 1 FROM delivery_jobs WHERE tenant_id = $1 AND job_id = $2", principal.tenant_id, job_id
+        "SELECT 1 FROM delivery_jobs WHERE tenant_id = $1 AND job_id = $2", tenant, job_id
     ):
         raise PulseError(404, "not_found", f"no delivery job {job_id}")
     rows = await conn.fetch(
         """SELECT attempt_no, ok, http_status, reason, latency_ms, error, started_at, finished_at
              FROM delivery_attempts WHERE tenant_id = $1 AND job_id = $2 ORDER BY attempt_no, attempt_id
             LIMIT 1000""",
-        principal.tenant_id,
+        tenant,
         job_id,
     )
     return AttemptList(job_id=job_id, attempts=[AttemptPublic(**dict(r)) for r in rows])
@@ -279,27 +279,26 @@ async def redrive_job(principal: TenantAdmin, conn: TenantDb, job_id: JobId) -> 
 
 @router.get("/delivery-status", response_model=DeliveryStatus, summary="Recent delivery attempts")
 async def delivery_status(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     limit: Annotated[int, Query(ge=1, le=100, description="How many attempts (max 100).")] = 20,
 ) -> DeliveryStatus:
     """The tenant's latest delivery attempts (newest first, in the order they were recorded), with the
     job each belongs to."""
-    assert principal.tenant_id
     rows = await conn.fetch(
         """SELECT a.attempt_no, a.ok, a.http_status, a.reason, a.latency_ms, a.error, a.started_at,
                   a.finished_at, a.job_id, j.alert_id, j.integration_id, j.channel_id, j.event
              FROM delivery_attempts a JOIN delivery_jobs j USING (tenant_id, job_id)
             WHERE a.tenant_id = $1 ORDER BY a.attempt_id DESC LIMIT $2""",
-        principal.tenant_id,
+        tenant,
         limit,
     )
-    return DeliveryStatus(tenant_id=principal.tenant_id, attempts=[RecentAttempt(**dict(r)) for r in rows])
+    return DeliveryStatus(tenant_id=tenant, attempts=[RecentAttempt(**dict(r)) for r in rows])
 
 
 @router.get("/notification-log", response_model=LogList, summary="List notification-channel deliveries")
 async def notification_log(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(50, 200))],
     channel_id: BigIdQuery = None,
@@ -312,14 +311,14 @@ async def notification_log(
                    l.routing_rule_id, l.sent_at
               FROM notification_log l JOIN notification_channels c USING (tenant_id, channel_id)
              WHERE {where} ORDER BY l.sent_at DESC, l.log_id DESC LIMIT $4 OFFSET $5""",
-        principal.tenant_id,
+        tenant,
         channel_id,
         alert_id,
         page.limit,
         page.offset,
     )
     total = await conn.fetchval(
-        f"SELECT count(*) FROM notification_log l WHERE {where}", principal.tenant_id, channel_id, alert_id
+        f"SELECT count(*) FROM notification_log l WHERE {where}", tenant, channel_id, alert_id
     )
     return LogList(
         entries=[LogEntry(**dict(r)) for r in rows], total=total, limit=page.limit, offset=page.offset

@@ -17,7 +17,7 @@ from pydantic import (
     field_validator,
 )
 
-from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import notify_targets as store
@@ -129,19 +129,19 @@ class RouteList(BaseModel):
 ROUTES = store.INTEGRATION_ROUTES
 
 
-async def _route_for_update(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> uuid.UUID:
-    return await store.lock_filter(conn, ROUTES, principal.tenant_id, route_id)
+async def _route_for_update(tenant: TenantId, conn: TenantDb, route_id: RouteId) -> uuid.UUID:
+    return await store.lock_filter(conn, ROUTES, tenant, route_id)
 
 
 @router.get("", response_model=RouteList, summary="List integration routes")
 async def list_routes(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     integration_id: Annotated[uuid.UUID | None, Query(description="Only this integration's routes.")] = None,
 ) -> RouteList:
     """Ordered as the dispatcher reads them: by priority (lowest first), then oldest first."""
-    query = store.FilterQuery(principal.tenant_id, target_id=integration_id)
+    query = store.FilterQuery(tenant, target_id=integration_id)
     rows = await store.list_filters(conn, ROUTES, query, page.limit, page.offset)
     return RouteList(
         routes=[RoutePublic(**dict(r)) for r in rows],
@@ -152,19 +152,16 @@ async def list_routes(
 
 
 @router.post("", status_code=201, response_model=RoutePublic, summary="Create an integration route")
-async def create_route(principal: TenantAdmin, conn: TenantDb, body: RouteCreate) -> RoutePublic:
+async def create_route(tenant: AdminTenantId, conn: TenantDb, body: RouteCreate) -> RoutePublic:
     """Route the tenant's alert events (filtered) to one of its integrations (404 for an integration
     that is not the tenant's). `name` is optional."""
-    assert principal.tenant_id
-    row = await store.create_filter(
-        conn, ROUTES, principal.tenant_id, body.model_dump(include=set(ROUTES.columns))
-    )
+    row = await store.create_filter(conn, ROUTES, tenant, body.model_dump(include=set(ROUTES.columns)))
     return RoutePublic(**dict(row))
 
 
 @router.get("/{route_id}", response_model=RoutePublic, summary="Get an integration route")
-async def get_route(principal: CustomerPrincipal, conn: TenantDb, route_id: RouteId) -> RoutePublic:
-    return RoutePublic(**dict(await store.find_filter(conn, ROUTES, principal.tenant_id, route_id)))
+async def get_route(tenant: TenantId, conn: TenantDb, route_id: RouteId) -> RoutePublic:
+    return RoutePublic(**dict(await store.find_filter(conn, ROUTES, tenant, route_id)))
 
 
 _ROUTE_NOT_NULL = {"integration_id", "enabled", "severities", "deliver_on", "priority"}
@@ -177,19 +174,18 @@ _ROUTE_NOT_NULL = {"integration_id", "enabled", "severities", "deliver_on", "pri
     summary="Change an integration route",
 )
 async def update_route(
-    principal: TenantAdmin,
+    tenant: AdminTenantId,
     route: Annotated[uuid.UUID, Depends(_route_for_update)],
     conn: TenantDb,
     body: RouteFields,
 ) -> RoutePublic:
     """Any of the fields; null clears an optional filter (name, min_severity, alert_types, site_ids,
     device_prefixes)."""
-    assert principal.tenant_id
     fields = not_null(body, _ROUTE_NOT_NULL)
-    row = await store.update_filter(conn, ROUTES, principal.tenant_id, route, body.model_dump(include=fields))
+    row = await store.update_filter(conn, ROUTES, tenant, route, body.model_dump(include=fields))
     return RoutePublic(**dict(row))
 
 
 @router.delete("/{route_id}", status_code=204, summary="Delete an integration route")
-async def delete_route(principal: TenantAdmin, conn: TenantDb, route_id: RouteId) -> None:
-    await store.delete_filter(conn, ROUTES, principal.tenant_id, route_id)
+async def delete_route(tenant: AdminTenantId, conn: TenantDb, route_id: RouteId) -> None:
+    await store.delete_filter(conn, ROUTES, tenant, route_id)

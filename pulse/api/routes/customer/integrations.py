@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, Pool, TenantAdmin, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import notify_targets as store
@@ -96,9 +96,9 @@ class IntegrationList(BaseModel):
 # Writes look the row up in a dependency: it runs before the body is validated, so an unknown (or
 # another tenant's) id is a 404 whatever the body, after the role check declared before it.
 async def _integration_for_update(
-    principal: CustomerPrincipal, conn: TenantDb, integration_id: IntegrationId
+    tenant: TenantId, conn: TenantDb, integration_id: IntegrationId
 ) -> store.Target:
-    return await store.find_target(conn, INTEGRATIONS, principal.tenant_id, integration_id, lock=True)
+    return await store.find_target(conn, INTEGRATIONS, tenant, integration_id, lock=True)
 
 
 LockedIntegration = Annotated[store.Target, Depends(_integration_for_update)]
@@ -106,13 +106,13 @@ LockedIntegration = Annotated[store.Target, Depends(_integration_for_update)]
 
 @router.get("", response_model=IntegrationList, summary="List integrations")
 async def list_integrations(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     type: Annotated[str | None, Query(max_length=32, description="Only this channel kind.")] = None,
     enabled: Annotated[bool | None, Query(description="Only enabled (or disabled) ones.")] = None,
 ) -> IntegrationList:
-    query = store.TargetQuery(principal.tenant_id, kind=type, enabled=enabled)
+    query = store.TargetQuery(tenant, kind=type, enabled=enabled)
     found = await store.list_targets(conn, INTEGRATIONS, query, page.limit, page.offset)
     return IntegrationList(
         integrations=[IntegrationPublic.of(t) for t in found],
@@ -124,15 +124,14 @@ async def list_integrations(
 
 @router.post("", status_code=201, response_model=IntegrationPublic, summary="Create an integration")
 async def create_integration(
-    principal: TenantAdmin, conn: TenantDb, request: Request, body: IntegrationCreate
+    tenant: AdminTenantId, conn: TenantDb, request: Request, body: IntegrationCreate
 ) -> IntegrationPublic:
     """The config is validated by the channel and its target checked (422 `invalid_config` naming the
     fields, 422 `target_refused` for a private, loopback or metadata address)."""
-    assert principal.tenant_id
     created = await store.create_target(
         conn,
         INTEGRATIONS,
-        principal.tenant_id,
+        tenant,
         request.app.state.settings,
         name=body.name,
         kind=body.type,
@@ -144,11 +143,9 @@ async def create_integration(
 
 @router.get("/{integration_id}", response_model=IntegrationPublic, summary="Get an integration")
 async def get_integration(
-    principal: CustomerPrincipal, conn: TenantDb, integration_id: IntegrationId
+    tenant: TenantId, conn: TenantDb, integration_id: IntegrationId
 ) -> IntegrationPublic:
-    return IntegrationPublic.of(
-        await store.find_target(conn, INTEGRATIONS, principal.tenant_id, integration_id)
-    )
+    return IntegrationPublic.of(await store.find_target(conn, INTEGRATIONS, tenant, integration_id))
 
 
 @router.patch(
@@ -158,7 +155,7 @@ async def get_integration(
     summary="Change an integration",
 )
 async def update_integration(
-    principal: TenantAdmin,
+    tenant: AdminTenantId,
     current: LockedIntegration,
     conn: TenantDb,
     request: Request,
@@ -173,9 +170,9 @@ async def update_integration(
 
 
 @router.delete("/{integration_id}", status_code=204, summary="Delete an integration")
-async def delete_integration(principal: TenantAdmin, conn: TenantDb, integration_id: IntegrationId) -> None:
+async def delete_integration(tenant: AdminTenantId, conn: TenantDb, integration_id: IntegrationId) -> None:
     """Its routes and its delivery jobs (with their attempts) go with it."""
-    await store.delete_target(conn, INTEGRATIONS, principal.tenant_id, integration_id)
+    await store.delete_target(conn, INTEGRATIONS, tenant, integration_id)
 
 
 @router.post(

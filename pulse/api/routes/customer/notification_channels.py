@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from pulse.api.deps import CustomerPrincipal, Pool, TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, Pool, TenantAdmin, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import notify_targets as store
@@ -99,10 +99,8 @@ class ChannelList(BaseModel):
 
 
 # Looked up in a dependency, before the body is validated: an unknown id is a 404 whatever the body.
-async def _channel_for_update(
-    principal: CustomerPrincipal, conn: TenantDb, channel_id: ChannelId
-) -> store.Target:
-    return await store.find_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id, lock=True)
+async def _channel_for_update(tenant: TenantId, conn: TenantDb, channel_id: ChannelId) -> store.Target:
+    return await store.find_target(conn, NOTIFICATION_CHANNELS, tenant, channel_id, lock=True)
 
 
 LockedChannel = Annotated[store.Target, Depends(_channel_for_update)]
@@ -128,12 +126,12 @@ async def _apply(
 
 @router.get("", response_model=ChannelList, summary="List notification channels")
 async def list_channels(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     channel_type: Annotated[str | None, Query(max_length=32, description="Only this kind.")] = None,
 ) -> ChannelList:
-    query = store.TargetQuery(principal.tenant_id, kind=channel_type)
+    query = store.TargetQuery(tenant, kind=channel_type)
     found = await store.list_targets(conn, NOTIFICATION_CHANNELS, query, page.limit, page.offset)
     return ChannelList(
         channels=[ChannelPublic.of(t) for t in found],
@@ -145,15 +143,14 @@ async def list_channels(
 
 @router.post("", status_code=201, response_model=ChannelPublic, summary="Create a notification channel")
 async def create_channel(
-    principal: TenantAdmin, conn: TenantDb, request: Request, body: ChannelCreate
+    tenant: AdminTenantId, conn: TenantDb, request: Request, body: ChannelCreate
 ) -> ChannelPublic:
     """The config is validated by the channel and its target checked (422 `invalid_config` naming the
     fields, 422 `target_refused` for a private, loopback or metadata address)."""
-    assert principal.tenant_id
     created = await store.create_target(
         conn,
         NOTIFICATION_CHANNELS,
-        principal.tenant_id,
+        tenant,
         request.app.state.settings,
         name=body.name,
         kind=body.channel_type,
@@ -164,15 +161,13 @@ async def create_channel(
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic, summary="Get a notification channel")
-async def get_channel(principal: CustomerPrincipal, conn: TenantDb, channel_id: ChannelId) -> ChannelPublic:
-    return ChannelPublic.of(
-        await store.find_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id)
-    )
+async def get_channel(tenant: TenantId, conn: TenantDb, channel_id: ChannelId) -> ChannelPublic:
+    return ChannelPublic.of(await store.find_target(conn, NOTIFICATION_CHANNELS, tenant, channel_id))
 
 
 @router.put("/{channel_id}", response_model=ChannelPublic, summary="Replace a notification channel")
 async def replace_channel(
-    principal: TenantAdmin, current: LockedChannel, conn: TenantDb, request: Request, body: ChannelReplace
+    tenant: AdminTenantId, current: LockedChannel, conn: TenantDb, request: Request, body: ChannelReplace
 ) -> ChannelPublic:
     return await _apply(conn, request, current, body, {"name", "channel_type", "config", "is_enabled"})
 
@@ -184,16 +179,16 @@ async def replace_channel(
     summary="Change a notification channel",
 )
 async def update_channel(
-    principal: TenantAdmin, current: LockedChannel, conn: TenantDb, request: Request, body: ChannelUpdate
+    tenant: AdminTenantId, current: LockedChannel, conn: TenantDb, request: Request, body: ChannelUpdate
 ) -> ChannelPublic:
     fields = not_null(body, {"name", "channel_type", "config", "is_enabled"})
     return await _apply(conn, request, current, body, fields)
 
 
 @router.delete("/{channel_id}", status_code=204, summary="Delete a notification channel")
-async def delete_channel(principal: TenantAdmin, conn: TenantDb, channel_id: ChannelId) -> None:
+async def delete_channel(tenant: AdminTenantId, conn: TenantDb, channel_id: ChannelId) -> None:
     """Its routing rules, delivery jobs and log go with it."""
-    await store.delete_target(conn, NOTIFICATION_CHANNELS, principal.tenant_id, channel_id)
+    await store.delete_target(conn, NOTIFICATION_CHANNELS, tenant, channel_id)
 
 
 @router.post(

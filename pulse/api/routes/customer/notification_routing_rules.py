@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from pulse.api.deps import CustomerPrincipal, TenantAdmin, TenantDb
+from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import notify_targets as store
@@ -102,20 +102,18 @@ class RuleList(BaseModel):
 RULES = store.ROUTING_RULES
 
 
-async def _rule_for_update(
-    principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
-) -> int:
-    return await store.lock_filter(conn, RULES, principal.tenant_id, routing_rule_id)
+async def _rule_for_update(tenant: TenantId, conn: TenantDb, routing_rule_id: RoutingRuleId) -> int:
+    return await store.lock_filter(conn, RULES, tenant, routing_rule_id)
 
 
 @router.get("", response_model=RuleList, summary="List notification routing rules")
 async def list_rules(
-    principal: CustomerPrincipal,
+    tenant: TenantId,
     conn: TenantDb,
     page: Annotated[Page, Depends(page_params(100, 500))],
     channel_id: Annotated[int | None, Query(ge=1, le=2**62, description="Only this channel's rules.")] = None,
 ) -> RuleList:
-    query = store.FilterQuery(principal.tenant_id, target_id=channel_id)
+    query = store.FilterQuery(tenant, target_id=channel_id)
     rows = await store.list_filters(conn, RULES, query, page.limit, page.offset)
     return RuleList(
         rules=[RulePublic(**dict(r)) for r in rows],
@@ -126,38 +124,30 @@ async def list_rules(
 
 
 @router.post("", status_code=201, response_model=RulePublic, summary="Create a notification routing rule")
-async def create_rule(principal: TenantAdmin, conn: TenantDb, body: RuleBody) -> RulePublic:
+async def create_rule(tenant: AdminTenantId, conn: TenantDb, body: RuleBody) -> RulePublic:
     """Route matching alert events to one of the tenant's channels (404 for a channel that is not the
     tenant's)."""
-    assert principal.tenant_id
-    row = await store.create_filter(
-        conn, RULES, principal.tenant_id, body.model_dump(include=set(RULES.columns))
-    )
+    row = await store.create_filter(conn, RULES, tenant, body.model_dump(include=set(RULES.columns)))
     return RulePublic(**dict(row))
 
 
 @router.get("/{routing_rule_id}", response_model=RulePublic, summary="Get a notification routing rule")
-async def get_rule(
-    principal: CustomerPrincipal, conn: TenantDb, routing_rule_id: RoutingRuleId
-) -> RulePublic:
-    return RulePublic(**dict(await store.find_filter(conn, RULES, principal.tenant_id, routing_rule_id)))
+async def get_rule(tenant: TenantId, conn: TenantDb, routing_rule_id: RoutingRuleId) -> RulePublic:
+    return RulePublic(**dict(await store.find_filter(conn, RULES, tenant, routing_rule_id)))
 
 
 @router.put("/{routing_rule_id}", response_model=RulePublic, summary="Replace a notification routing rule")
 async def replace_rule(
-    principal: TenantAdmin,
+    tenant: AdminTenantId,
     rule_id: Annotated[int, Depends(_rule_for_update)],
     conn: TenantDb,
     body: RuleBody,
 ) -> RulePublic:
     """The whole rule: omitted fields take their defaults."""
-    assert principal.tenant_id
-    row = await store.update_filter(
-        conn, RULES, principal.tenant_id, rule_id, body.model_dump(include=set(RULES.columns))
-    )
+    row = await store.update_filter(conn, RULES, tenant, rule_id, body.model_dump(include=set(RULES.columns)))
     return RulePublic(**dict(row))
 
 
 @router.delete("/{routing_rule_id}", status_code=204, summary="Delete a notification routing rule")
-async def delete_rule(principal: TenantAdmin, conn: TenantDb, routing_rule_id: RoutingRuleId) -> None:
-    await store.delete_filter(conn, RULES, principal.tenant_id, routing_rule_id)
+async def delete_rule(tenant: AdminTenantId, conn: TenantDb, routing_rule_id: RoutingRuleId) -> None:
+    await store.delete_filter(conn, RULES, tenant, routing_rule_id)

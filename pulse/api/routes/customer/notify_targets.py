@@ -18,7 +18,7 @@ from pydantic import (
     StringConstraints,
 )
 
-from pulse.api.deps import _tenant_db
+from pulse.api.deps import _tenant_db, tenant_of
 from pulse.api.errors import ErrorBody
 from pulse.api.queries import notify_targets as store
 from pulse.config import Settings
@@ -169,11 +169,11 @@ async def test_target(
 ) -> DeliveryTestResult:
     """Test-send to one of the tenant's targets: find it and take a test slot of `action` in a short
     transaction, then send (404 for another tenant's target, 429 past the limit)."""
-    assert principal.tenant_id
+    tenant = tenant_of(principal)
     async with tenant_conn(principal, pool) as conn:
-        target = await store.find_target(conn, t, principal.tenant_id, target_id)
-        await take_test_slot(conn, principal.tenant_id, action)
-    event = test_event(principal.tenant_id, principal.display)
+        target = await store.find_target(conn, t, tenant, target_id)
+        await take_test_slot(conn, tenant, action)
+    event = test_event(tenant, principal.display)
     return await send_test(settings, target.kind, target.config, event)
 
 
