@@ -71,21 +71,17 @@ async def _rows(pool: asyncpg.Pool) -> int:
         return await conn.fetchval("SELECT count(*) FROM telemetry WHERE tenant_id = $1", TENANT)
 
 
+async def _publish(settings: Settings, devices_file: Path, count: int) -> dict:
+    """`count` QoS 1 messages from the devices in `devices_file`, by the publisher peer process."""
+    return await _peer(
+        "publish", "--url", settings.mqtt_url or "", "--tenant", TENANT,
+        "--devices-file", str(devices_file), "--count", str(count), "--qos", "1",
+    )  # fmt: skip
+
+
 async def _capacity(settings: Settings, pool: asyncpg.Pool, devices_file: Path, messages: int) -> float:
     before = await _rows(pool)
-    published = await _peer(
-        "publish",
-        "--url",
-        settings.mqtt_url or "",
-        "--tenant",
-        TENANT,
-        "--devices-file",
-        str(devices_file),
-        "--count",
-        str(messages),
-        "--qos",
-        "1",
-    )
+    published = await _publish(settings, devices_file, messages)
     reached, rows = time.time(), before
     while rows - before < messages:
         await asyncio.sleep(0.05)
@@ -130,19 +126,7 @@ async def _latencies(settings: Settings, pool: asyncpg.Pool, breach: list[list[s
 async def _silence(
     settings: Settings, pool: asyncpg.Pool, silent_file: Path, silent: int, stale: int
 ) -> tuple[int, float, float]:
-    await _peer(
-        "publish",
-        "--url",
-        settings.mqtt_url or "",
-        "--tenant",
-        TENANT,
-        "--devices-file",
-        str(silent_file),
-        "--count",
-        str(silent),
-        "--qos",
-        "1",
-    )
+    await _publish(settings, silent_file, silent)
     ids = [d[0] for d in orjson.loads(silent_file.read_bytes())]
     query = """SELECT count(*) FROM alerts WHERE tenant_id = $1 AND alert_type = 'NO_HEARTBEAT'
                 AND status = 'OPEN' AND device_id = ANY($2::text[])"""
@@ -175,14 +159,9 @@ async def run_alerts_bench(
 ) -> AlertsBench:
     async with contextlib.AsyncExitStack() as stack:
         servers = await start_servers(stack, database_url=database_url, mqtt_url=mqtt_url)
-        workdir, settings, pool, broker_kind = (
-            servers.workdir,
-            servers.settings,
-            servers.pool,
-            servers.broker_kind,
-        )
+        settings, pool = servers.settings, servers.pool
 
-        all_file = workdir / "devices.json"
+        all_file = servers.workdir / "devices.json"
         await _seed(pool, BACKGROUND_DEVICES + breaches + silent, all_file)
         devices = orjson.loads(all_file.read_bytes())
         background, breach, quiet = (
@@ -192,7 +171,7 @@ async def run_alerts_bench(
         )
         files = {}
         for name, group in (("background", background), ("silent", quiet)):
-            files[name] = workdir / f"{name}.json"
+            files[name] = servers.workdir / f"{name}.json"
             files[name].write_bytes(orjson.dumps(group))
         async with operator_tx(pool, "bench") as conn:
             await conn.execute(
@@ -256,7 +235,7 @@ async def run_alerts_bench(
         return AlertsBench(
             machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
             postgres=pg_version,
-            broker=broker_kind,
+            broker=servers.broker_kind,
             ingest_capacity=round(capacity),
             background_rate=round(rate),
             background_committed_rate=round(committed / elapsed),

@@ -295,19 +295,14 @@ async def run_ingest_bench(
 ) -> IngestBench:
     async with contextlib.AsyncExitStack() as stack:
         servers = await start_servers(stack, database_url=database_url, mqtt_url=mqtt_url)
-        workdir, settings, pool, broker_kind = (
-            servers.workdir,
-            servers.settings,
-            servers.pool,
-            servers.broker_kind,
-        )
-        devices_file = workdir / "devices.json"
+        settings, pool = servers.settings, servers.pool
+        devices_file = servers.workdir / "devices.json"
         await _seed(pool, devices, devices_file)
         async with pool.acquire() as conn:
             pg_version = await conn.fetchval("SHOW server_version")
         result = IngestBench(
             machine=f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-            broker=broker_kind,
+            broker=servers.broker_kind,
             postgres=pg_version,
             devices=devices,
         )

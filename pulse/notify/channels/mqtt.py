@@ -32,14 +32,7 @@ import httpx
 import orjson
 import paho.mqtt.client as paho
 from paho.mqtt.reasoncodes import ReasonCode
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from pulse.notify import ssrf
 from pulse.notify.channels.base import Reason, SendContext, SendResult, field_errors
