@@ -12,7 +12,15 @@ import math
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 
 def _not_bool(value: Any) -> Any:
@@ -39,9 +47,25 @@ def _positive(value: float) -> float:
     return value
 
 
-Whole = Annotated[int, BeforeValidator(_not_bool)]
 FiniteNumber = Annotated[float, BeforeValidator(_a_number), AfterValidator(_finite)]
-PositiveNumber = Annotated[FiniteNumber, AfterValidator(_positive)]
+
+
+# The bounds come first in these types, on the plain number, so that they reach the OpenAPI schema as
+# `minimum`/`maximum`; placed after a validator they would be checked but left out of the schema.
+def whole(ge: int, le: int) -> Any:
+    """An integer in [ge, le]; a JSON `true` is not one."""
+    return Annotated[int, Field(ge=ge, le=le), BeforeValidator(_not_bool)]
+
+
+def positive_number(le: float | None = None) -> Any:
+    """A finite number above 0 (and at most `le`)."""
+    return Annotated[
+        float,
+        Field(le=le, json_schema_extra={"exclusiveMinimum": 0}),
+        BeforeValidator(_a_number),
+        AfterValidator(_finite),
+        AfterValidator(_positive),
+    ]
 
 
 class StoredJson(BaseModel):

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, model_validator
 
-from pulse.alerts.json_types import WRITE, StoredJson, Whole, explain
+from pulse.alerts.json_types import WRITE, StoredJson, explain, whole
 
-Day = Annotated[Whole, Field(ge=0, le=6)]  # 0 = Sunday … 6 = Saturday
+Day = whole(0, 6)  # 0 = Sunday … 6 = Saturday
 EVERY_DAY = (0, 1, 2, 3, 4, 5, 6)
 
 
@@ -26,8 +26,8 @@ class Recurrence(StoredJson):
     """Weekly: on these days from start_hour to end_hour (exclusive), local time."""
 
     dow: tuple[Day, ...] = EVERY_DAY
-    start_hour: Annotated[Whole, Field(ge=0, le=24)] = 0
-    end_hour: Annotated[Whole, Field(ge=0, le=24)] = 24
+    start_hour: whole(0, 24) = 0
+    end_hour: whole(0, 24) = 24
 
     def covers(self, local: datetime) -> bool:
         if (local.weekday() + 1) % 7 not in self.dow:
@@ -39,10 +39,12 @@ class Recurrence(StoredJson):
 
 
 class RecurrenceWrite(Recurrence):
+    """Weekly: on these days (0 = Sunday) from start_hour to end_hour, in the window's time zone."""
+
     model_config = WRITE
     dow: Annotated[list[Day], Field(min_length=1, max_length=7)]
-    start_hour: Annotated[Whole, Field(ge=0, le=23)]
-    end_hour: Annotated[Whole, Field(ge=1, le=24)]
+    start_hour: whole(0, 23)
+    end_hour: whole(1, 24)
 
     @model_validator(mode="after")
     def _same_day(self) -> RecurrenceWrite:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, StringConstraints, ValidationError, field_validator
 
-from pulse.alerts.json_types import WRITE, FiniteNumber, PositiveNumber, StoredJson, Whole, explain
+from pulse.alerts.json_types import WRITE, FiniteNumber, StoredJson, explain, positive_number, whole
 
 MAX_CONDITIONS = 10
 OPERATOR_NAMES = ("GT", "GTE", "LT", "LTE", "EQ", "NEQ")
@@ -60,13 +60,13 @@ class ThresholdConditions(StoredJson):
 
 class AnomalyConditions(StoredJson):
     metric_name: StoredMetricName
-    window_minutes: Annotated[Whole, Field(ge=1, le=10080)] = 60
-    z_threshold: PositiveNumber = 3.0
-    min_samples: Annotated[Whole, Field(ge=3, le=100_000)] = 10
+    window_minutes: whole(1, 10080) = 60
+    z_threshold: positive_number() = 3.0
+    min_samples: whole(3, 100_000) = 10
 
 
 class GapConditions(StoredJson):
-    gap_minutes: Annotated[Whole, Field(ge=1, le=10080)] = 10
+    gap_minutes: whole(1, 10080) = 10
     metric_name: StoredMetricName | None = None
 
 
@@ -83,14 +83,14 @@ class ThresholdConditionsWrite(ThresholdConditions):
 class AnomalyConditionsWrite(AnomalyConditions):
     model_config = WRITE
     metric_name: MetricName
-    window_minutes: Annotated[Whole, Field(ge=5, le=1440)] = 60
-    z_threshold: Annotated[PositiveNumber, Field(le=20)] = 3.0
-    min_samples: Annotated[Whole, Field(ge=3, le=10_000)] = 10
+    window_minutes: whole(5, 1440) = 60
+    z_threshold: positive_number(le=20) = 3.0
+    min_samples: whole(3, 10_000) = 10
 
 
 class GapConditionsWrite(GapConditions):
     model_config = WRITE
-    gap_minutes: Annotated[Whole, Field(ge=1, le=10080)]  # no default: a client says how long
+    gap_minutes: whole(1, 10080)  # no default: a client says how long
     metric_name: MetricName | None = None
 
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from pulse.api.deps import AdminDb, AdminKey, AppSettings
 from pulse.api.errors import ErrorBody
@@ -42,24 +42,15 @@ class IntegrationCreate(BaseModel):
 
 
 class IntegrationPublic(BaseModel):
+    # Read from a store.Target (`model_validate(target)`). No config: the admin contract never shows one.
+    model_config = ConfigDict(from_attributes=True)
+
     tenant_id: str
-    integration_id: UUID
+    integration_id: UUID = Field(validation_alias="id")
     name: str
-    type: str
+    type: str = Field(validation_alias="kind")
     enabled: bool
     created_at: datetime
-
-    @classmethod
-    def of(cls, target: store.Target) -> IntegrationPublic:
-        """No config: the admin contract never shows one."""
-        return cls(
-            tenant_id=target.tenant_id,
-            integration_id=target.id,
-            name=target.name,
-            type=target.kind,
-            enabled=target.enabled,
-            created_at=target.created_at,
-        )
 
 
 class IntegrationList(BaseModel):
@@ -87,7 +78,7 @@ async def create_integration(
         enabled=body.enabled,
         config=config,
     )
-    return IntegrationPublic.of(created)
+    return IntegrationPublic.model_validate(created)
 
 
 @router.get("/integrations", response_model=IntegrationList)
@@ -99,7 +90,7 @@ async def list_integrations(
 ) -> IntegrationList:
     query = store.TargetQuery(tenant_id, enabled=enabled, newest_first=True)
     found = await store.list_targets(conn, INTEGRATIONS, query, limit)
-    return IntegrationList(data=[IntegrationPublic.of(t) for t in found], count=len(found))
+    return IntegrationList(data=[IntegrationPublic.model_validate(t) for t in found], count=len(found))
 
 
 class RouteCreate(BaseModel):

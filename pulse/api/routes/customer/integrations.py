@@ -63,27 +63,19 @@ class IntegrationUpdate(BaseModel):
 
 
 class IntegrationPublic(BaseModel):
+    # Read from a store.Target (`model_validate(target)`); the §5 names are the fields, the store's the aliases.
+    model_config = ConfigDict(from_attributes=True)
+
     tenant_id: str
-    integration_id: uuid.UUID
+    integration_id: uuid.UUID = Field(validation_alias="id")
     name: str
-    type: str
+    type: str = Field(validation_alias="kind")
     enabled: bool
-    config: dict[str, Any] = Field(description="Secrets shown as `********`.")
+    config: dict[str, Any] = Field(
+        validation_alias="shown_config", description="Secrets shown as `********`."
+    )
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, target: store.Target) -> IntegrationPublic:
-        return cls(
-            tenant_id=target.tenant_id,
-            integration_id=target.id,
-            name=target.name,
-            type=target.kind,
-            enabled=target.enabled,
-            config=target.shown_config,
-            created_at=target.created_at,
-            updated_at=target.updated_at,
-        )
 
 
 class IntegrationList(BaseModel):
@@ -115,7 +107,7 @@ async def list_integrations(
     query = store.TargetQuery(tenant, kind=type, enabled=enabled)
     found = await store.list_targets(conn, INTEGRATIONS, query, page.limit, page.offset)
     return IntegrationList(
-        integrations=[IntegrationPublic.of(t) for t in found],
+        integrations=[IntegrationPublic.model_validate(t) for t in found],
         total=await store.count_targets(conn, INTEGRATIONS, query),
         limit=page.limit,
         offset=page.offset,
@@ -138,14 +130,16 @@ async def create_integration(
         enabled=body.enabled,
         config=body.config,
     )
-    return IntegrationPublic.of(created)
+    return IntegrationPublic.model_validate(created)
 
 
 @router.get("/{integration_id}", response_model=IntegrationPublic, summary="Get an integration")
 async def get_integration(
     tenant: TenantId, conn: TenantDb, integration_id: IntegrationId
 ) -> IntegrationPublic:
-    return IntegrationPublic.of(await store.find_target(conn, INTEGRATIONS, tenant, integration_id))
+    return IntegrationPublic.model_validate(
+        await store.find_target(conn, INTEGRATIONS, tenant, integration_id)
+    )
 
 
 @router.patch(
@@ -166,7 +160,7 @@ async def update_integration(
     updated = await store.update_target(
         conn, INTEGRATIONS, current, request.app.state.settings, kind=body.type, **changes
     )
-    return IntegrationPublic.of(updated)
+    return IntegrationPublic.model_validate(updated)
 
 
 @router.delete("/{integration_id}", status_code=204, summary="Delete an integration")

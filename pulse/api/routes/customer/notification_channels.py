@@ -68,27 +68,19 @@ class ChannelUpdate(BaseModel):
 
 
 class ChannelPublic(BaseModel):
+    # Read from a store.Target (`model_validate(target)`); the §6 names are the fields, the store's the aliases.
+    model_config = ConfigDict(from_attributes=True)
+
     tenant_id: str
-    channel_id: int
+    channel_id: int = Field(validation_alias="id")
     name: str
-    channel_type: str
-    config: dict[str, Any] = Field(description="Secrets shown as `********`.")
-    is_enabled: bool
+    channel_type: str = Field(validation_alias="kind")
+    config: dict[str, Any] = Field(
+        validation_alias="shown_config", description="Secrets shown as `********`."
+    )
+    is_enabled: bool = Field(validation_alias="enabled")
     created_at: datetime
     updated_at: datetime
-
-    @classmethod
-    def of(cls, target: store.Target) -> ChannelPublic:
-        return cls(
-            tenant_id=target.tenant_id,
-            channel_id=target.id,
-            name=target.name,
-            channel_type=target.kind,
-            config=target.shown_config,
-            is_enabled=target.enabled,
-            created_at=target.created_at,
-            updated_at=target.updated_at,
-        )
 
 
 class ChannelList(BaseModel):
@@ -121,7 +113,7 @@ async def _apply(
     updated = await store.update_target(
         conn, NOTIFICATION_CHANNELS, current, request.app.state.settings, kind=kind, **changes
     )
-    return ChannelPublic.of(updated)
+    return ChannelPublic.model_validate(updated)
 
 
 @router.get("", response_model=ChannelList, summary="List notification channels")
@@ -134,7 +126,7 @@ async def list_channels(
     query = store.TargetQuery(tenant, kind=channel_type)
     found = await store.list_targets(conn, NOTIFICATION_CHANNELS, query, page.limit, page.offset)
     return ChannelList(
-        channels=[ChannelPublic.of(t) for t in found],
+        channels=[ChannelPublic.model_validate(t) for t in found],
         total=await store.count_targets(conn, NOTIFICATION_CHANNELS, query),
         limit=page.limit,
         offset=page.offset,
@@ -157,12 +149,14 @@ async def create_channel(
         enabled=body.is_enabled,
         config=body.config,
     )
-    return ChannelPublic.of(created)
+    return ChannelPublic.model_validate(created)
 
 
 @router.get("/{channel_id}", response_model=ChannelPublic, summary="Get a notification channel")
 async def get_channel(tenant: TenantId, conn: TenantDb, channel_id: ChannelId) -> ChannelPublic:
-    return ChannelPublic.of(await store.find_target(conn, NOTIFICATION_CHANNELS, tenant, channel_id))
+    return ChannelPublic.model_validate(
+        await store.find_target(conn, NOTIFICATION_CHANNELS, tenant, channel_id)
+    )
 
 
 @router.put("/{channel_id}", response_model=ChannelPublic, summary="Replace a notification channel")
