@@ -6,6 +6,7 @@ so tests can build settings with explicit values.
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
@@ -132,7 +133,17 @@ class Settings(BaseSettings):
     )
     ingest_max_metric_keys: int = Field(default=256, ge=1)
     ingest_max_depth: int = Field(default=4, ge=1, le=32)
-    ingest_quarantine_per_device_minute: int = Field(default=20, ge=0)
+    ingest_quarantine_per_device_minute: int = Field(
+        default=20,
+        ge=0,
+        description="Rejected messages stored per device per minute — authenticated ones and the others "
+        "(no valid token) each have this share; beyond it they are only counted.",
+    )
+    ingest_quarantine_unauthenticated_per_tenant_minute: int = Field(
+        default=100,
+        ge=0,
+        description="Rejected messages without a valid token stored per tenant per minute (all devices).",
+    )
     ingest_settings_poll_seconds: float = Field(default=5.0, gt=0)
     ingest_http_timeout: float = Field(
         default=10.0, gt=0, description="Seconds an HTTP ingest waits for its commit."
@@ -151,6 +162,10 @@ class Settings(BaseSettings):
     )
     ingest_trust_forwarded_for: bool = Field(
         default=False, description="Take the client IP from X-Forwarded-For (only behind a trusted proxy)."
+    )
+    ingest_trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="Proxies (CIDRs, comma-separated) skipped when reading X-Forwarded-For from the right.",
     )
 
     # --- provisioning admin API ---
@@ -230,6 +245,16 @@ class Settings(BaseSettings):
     def _split_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("ingest_trusted_proxies", mode="before")
+    @classmethod
+    def _check_cidrs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [item.strip() for item in value.split(",") if item.strip()]
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # ValueError: not an address or CIDR
         return value
 
     @field_validator("public_url", "oidc_issuer")

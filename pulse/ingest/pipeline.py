@@ -1,9 +1,15 @@
-"""Validation of device messages, shared by MQTT and HTTP, in the reference's order (§2.1).
+"""Validation of device messages, shared by MQTT and HTTP, in the reference's order (§2.1) except
+that rate limits are charged only after authentication.
 
 `Ingestor.submit` takes a chunk of messages, does every check that needs only the message, loads the
 credentials of all not-yet-cached devices in one query, finishes the checks and hands each message to
 the batch writer — as a telemetry row or as a quarantine row. It never drops a message: even an
 over-the-cap rejection is counted.
+
+Only a message whose token matched spends its device's and tenant's budgets (token buckets, the HTTP
+per-device window) and its device's quarantine share. Every other rejection ("unauthenticated": it
+never proved a token) is stored under a separate cap per device and per tenant, so a tokenless flood on
+a victim's topic can neither rate-limit the victim nor fill its quarantine.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pulse.config import Settings
 from pulse.ingest.auth_cache import MISSING, DeviceAuth, DeviceAuthCache
 from pulse.ingest.envelope import TOPIC, TOPIC_SEGMENT, Envelope, EnvelopeError, parse_envelope
 from pulse.ingest.limits import IngestLimits, LimitsWatcher
-from pulse.ingest.rate_limit import TokenBuckets
+from pulse.ingest.rate_limit import SlidingWindows, TokenBuckets
 from pulse.ingest.reasons import Reason
 from pulse.ingest.writer import BatchWriter, Done, QuarantineRow, TelemetryRow, is_transient
 from pulse.log import get_logger
@@ -50,6 +56,10 @@ class Inbound:
     size: int | None = None  # the real size when `payload` is only a prefix (an oversized HTTP body)
     seq: int | None = None  # set by the pipeline once the envelope parsed (HTTP echoes it)
     detail: str | None = None  # set by the pipeline on rejection (HTTP returns it)
+    # HTTP single endpoint: a per-device window charged only once the message is authenticated.
+    device_window: SlidingWindows | None = None
+    retry_after: float | None = None  # set with RATE_LIMITED from `device_window`
+    authenticated: bool = False  # set by the pipeline: the device's token matched
 
 
 @dataclass(slots=True)
@@ -72,7 +82,8 @@ class Ingestor:
         self._device_buckets = TokenBuckets()
         self._tenant_buckets = TokenBuckets()
         self._quarantine_minute: datetime | None = None
-        self._quarantined: Counter[tuple[str, str]] = Counter()
+        # (tenant, device, authenticated) and (tenant, None, False) -> quarantine rows stored this minute
+        self._quarantined: Counter[tuple[str, str | None, bool]] = Counter()
         # "accepted" or a Reason value: this pipeline's own counts (the stats line), also in the metrics
         self.counts = metrics.Tally(
             {
@@ -96,6 +107,8 @@ class Ingestor:
         for c in checked:
             auth = self.cache.lookup((c.tenant_id, c.device_id))
             reason = self._check_credentials(c, auth if auth is not MISSING else None)
+            if reason is None:
+                reason = self._charge(c, limits)
             if reason is not None:
                 self._reject(c.message, reason, c.tenant_id, c.device_id, c.msg_type, c.envelope)
                 continue
@@ -117,13 +130,27 @@ class Ingestor:
                 c.message.done,
             )
 
-    def is_known(self, tenant_id: str, device_id: str) -> bool | None:
-        """Is this a registered device, as far as the cache knows (None: not cached)? For HTTP limits."""
-        auth = self.cache.lookup((tenant_id, device_id))
-        return None if auth is MISSING else auth is not None
+    async def registered(self, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which of these devices are registered (through the cache). For the HTTP per-source limits."""
+        await self._load_credentials(keys)
+        return {k for k in keys if self.cache.lookup(k) not in (None, MISSING)}
+
+    def _charge(self, c: _Checked, limits: IngestLimits) -> Reason | None:
+        """Spend the device's and tenant's budgets — only ever for an authenticated message."""
+        if c.message.device_window is not None:
+            retry = c.message.device_window.hit((c.tenant_id, c.device_id))
+            if retry is not None:
+                c.message.retry_after = retry
+                return Reason.RATE_LIMITED
+        if not self._device_buckets.allow(
+            (c.tenant_id, c.device_id), limits.device_rps, limits.device_burst
+        ) or not self._tenant_buckets.allow(c.tenant_id, limits.tenant_rps, limits.tenant_burst):
+            return Reason.RATE_LIMITED
+        return None
 
     def _check_message(self, message: Inbound, limits: IngestLimits, now: datetime) -> _Checked | None:
-        """Checks 1-6 of §2.1 (plus JSON and envelope rules); rejects and returns None on failure."""
+        """Checks 1, 2, 4, 5 of §2.1 (plus JSON and envelope rules); rejects and returns None on failure.
+        The rate limit (check 3) waits until the message is authenticated (`_charge`)."""
         topic = TOPIC.match(message.topic)
         if (message.size or len(message.payload)) > limits.max_payload_bytes:
             # Attributed to the topic's device when the topic is well formed, so the tenant sees it.
@@ -137,11 +164,6 @@ class Ingestor:
         tenant_id, device_id, msg_type = topic.groups()
         if message.http and msg_type not in HTTP_MSG_TYPES:
             self._reject(message, Reason.INVALID_MSG_TYPE, tenant_id, device_id, msg_type)
-            return None
-        if not self._device_buckets.allow(
-            (tenant_id, device_id), limits.device_rps, limits.device_burst
-        ) or not self._tenant_buckets.allow(tenant_id, limits.tenant_rps, limits.tenant_burst):
-            self._reject(message, Reason.RATE_LIMITED, tenant_id, device_id, msg_type)
             return None
         try:
             envelope = parse_envelope(
@@ -185,9 +207,12 @@ class Ingestor:
                 delay = min(delay * 2, 5.0)
 
     def _check_credentials(self, c: _Checked, auth: DeviceAuth | None) -> Reason | None:
-        """Checks 6-10 of §2.1, against the registry."""
+        """Checks 6-10 of §2.1, against the registry, in the reference's order. The token is checked
+        first all the same, so that `authenticated` tells whose budget any rejection spends."""
         if auth is None:
             return Reason.UNREGISTERED_DEVICE
+        token_reason = self._check_token(c, auth)
+        c.message.authenticated = token_reason is None
         if auth.tenant_status != "ACTIVE":
             return Reason.TENANT_SUSPENDED
         if auth.subscription_status == "SUSPENDED":
@@ -198,6 +223,9 @@ class Ingestor:
             return Reason.DEVICE_REVOKED
         if auth.site_id != c.envelope.site_id:
             return Reason.SITE_MISMATCH_REGISTRY_VS_PAYLOAD
+        return token_reason
+
+    def _check_token(self, c: _Checked, auth: DeviceAuth) -> Reason | None:
         if auth.token_hash is None:
             return Reason.TOKEN_NOT_SET_IN_REGISTRY
         token = c.message.token if c.message.token is not None else c.envelope.provision_token
@@ -229,9 +257,17 @@ class Ingestor:
         minute = message.received_at.replace(second=0, microsecond=0)
         if minute != self._quarantine_minute:
             self._quarantine_minute, self._quarantined = minute, Counter()
-        budget_key = (tenant_id or "", device_id or "")
-        self._quarantined[budget_key] += 1
-        store = self._quarantined[budget_key] <= self._settings.ingest_quarantine_per_device_minute
+        # Authenticated rejections use the device's own share; the others a separate one per device and,
+        # together, one per tenant — so a flood without the token never takes the device's share.
+        authenticated = message.authenticated
+        device_key = (tenant_id or "", device_id or "", authenticated)
+        self._quarantined[device_key] += 1
+        store = self._quarantined[device_key] <= self._settings.ingest_quarantine_per_device_minute
+        if not authenticated:
+            tenant_key = (tenant_id or "", None, False)
+            self._quarantined[tenant_key] += 1
+            cap = self._settings.ingest_quarantine_unauthenticated_per_tenant_minute
+            store = store and self._quarantined[tenant_key] <= cap
         self.writer.add(
             QuarantineRow(
                 ingested_at=message.received_at,

@@ -2,13 +2,18 @@
 subscription checks as MQTT, through the same pipeline. A 202 is sent only after the row is committed.
 
 Limits before any parsing: a global sliding window, then per client IP (a tighter one, per minute,
-for devices not known to exist), then per device; over a limit → 429 with Retry-After. When the writer
-is full (the database is slow or away) → 503 with Retry-After rather than queueing without bound.
+for devices not known to exist); over a limit → 429 with Retry-After. The per-device window and the
+pipeline's device and tenant buckets are charged only once the message is authenticated, so requests
+without the device's token never spend its budget. A rejection that did not prove the token spends the
+client's unknown-device budget too: past it, the reason is withheld (429), so neither endpoint
+enumerates devices and sites. When the writer is full (the database is slow or away) → 503 with
+Retry-After rather than queueing without bound.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from pulse.api.errors import ErrorBody, error_response
+from pulse.ingest.envelope import TOPIC
 from pulse.ingest.pipeline import Inbound, Ingestor
 from pulse.ingest.rate_limit import SlidingWindows, retry_after_header
 from pulse.ingest.reasons import HTTP_STATUS, Reason
@@ -72,17 +78,48 @@ class BatchResponse(BaseModel):
 class HttpLimits:
     def __init__(self, settings) -> None:
         self.trust_forwarded_for = settings.ingest_trust_forwarded_for
+        self.trusted_proxies = [
+            ipaddress.ip_network(c, strict=False) for c in settings.ingest_trusted_proxies
+        ]
         self.global_ = SlidingWindows(settings.ingest_http_global_limit, 1.0)
         self.ip_known = SlidingWindows(settings.ingest_http_ip_limit, 1.0)
         self.ip_unknown = SlidingWindows(settings.ingest_http_unknown_ip_limit, 60.0)
         self.device = SlidingWindows(settings.ingest_http_device_limit, 1.0)
 
     def client_ip(self, request: Request) -> str:
-        if self.trust_forwarded_for:
-            forwarded = request.headers.get("x-forwarded-for")
-            if forwarded:
-                return forwarded.split(",")[0].strip()[:64]
-        return request.client.host if request.client else "unknown"
+        """The right-most hop that is not a trusted proxy: hops left of it were written by the client."""
+        peer = request.client.host if request.client else "unknown"
+        if not self.trust_forwarded_for:
+            return peer
+        hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",")]
+        hops = [h for h in hops if h] + [peer]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop[:64]
+        return hops[0][:64]  # every hop is a trusted proxy: the request came from inside
+
+    def _trusted(self, hop: str) -> bool:
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return False
+        return any(address in network for network in self.trusted_proxies)
+
+    def unauthenticated_over(self, ip: str, messages: list[Inbound], outcomes, known: set) -> list[int]:
+        """Charge the client's unknown-device budget for each rejection of a registered device that did
+        not prove its token (unregistered ones were charged up front); the indexes past the budget."""
+        over = []
+        for index, (message, outcome) in enumerate(zip(messages, outcomes, strict=True)):
+            if outcome is None or message.authenticated or _device_key(message) not in known:
+                continue
+            if self.ip_unknown.hit(ip) is not None:
+                over.append(index)
+        return over
+
+
+def _device_key(message: Inbound) -> tuple[str, str] | None:
+    topic = TOPIC.match(message.topic)
+    return (topic.group(1), topic.group(2)) if topic else None
 
 
 def _ingestor(request: Request) -> Ingestor | None:
@@ -172,12 +209,10 @@ async def ingest_message(
     if (retry := limits.global_.hit(None)) is not None:
         return _unavailable("ingest is at its global request limit")
     ip = limits.client_ip(request)
-    known = ingestor.is_known(tenant_id, device_id)
+    known = await ingestor.registered({(tenant_id, device_id)})
     window, what = (limits.ip_known, "client") if known else (limits.ip_unknown, "unknown-device client")
     if (retry := window.hit(ip)) is not None:
         return _too_many(retry, what)
-    if (retry := limits.device.hit((tenant_id, device_id))) is not None:
-        return _too_many(retry, "device")
     if not ingestor.writer.has_room():
         return _unavailable("ingest is catching up; retry shortly")
     limit = ingestor.limits.current.max_payload_bytes
@@ -189,14 +224,18 @@ async def ingest_message(
         token=x_provision_token,
         http=True,
         size=limit + 1 if too_large else None,
+        device_window=limits.device,
     )
     outcomes = await _submit(request, ingestor, [message])
     if outcomes is None:
         return _unavailable("the message was not committed in time; it may still be stored")
+    if limits.unauthenticated_over(ip, [message], outcomes, known):
+        return _too_many(60.0, "unauthenticated client")
     if outcomes[0] is not None:
         reason = outcomes[0]
-        headers = {"Retry-After": "1"} if reason == Reason.RATE_LIMITED else None
-        return error_response(HTTP_STATUS[reason], reason.value, message.detail, headers)
+        if reason == Reason.RATE_LIMITED:
+            return _too_many(message.retry_after or 1.0, "device")
+        return error_response(HTTP_STATUS[reason], reason.value, message.detail)
     return Accepted(device_id=device_id, seq=message.seq or 0)
 
 
@@ -217,7 +256,8 @@ async def ingest_batch(request: Request):
     limits: HttpLimits = request.app.state.ingest_limits
     if limits.global_.hit(None) is not None:
         return _unavailable("ingest is at its global request limit")
-    if (retry := limits.ip_known.hit(limits.client_ip(request))) is not None:
+    ip = limits.client_ip(request)
+    if (retry := limits.ip_known.hit(ip)) is not None:
         return _too_many(retry, "client")
     max_message = ingestor.limits.current.max_payload_bytes
     body, too_large = await _read_body(request, MAX_BATCH * (max_message + 256))
@@ -240,9 +280,19 @@ async def ingest_batch(request: Request):
         return _unavailable("ingest is catching up; retry shortly")
     now = datetime.now(UTC)
     messages = [_batch_inbound(item, now) for item in items]
+    # The single endpoint's unknown-device limit, one hit per message naming an unregistered device:
+    # otherwise a batch answers a reason per message, 100 at a time, to anyone.
+    keys = [k for k in map(_device_key, messages) if k is not None]
+    known = await ingestor.registered(set(keys))
+    for key in keys:
+        if key not in known and (retry := limits.ip_unknown.hit(ip)) is not None:
+            return _too_many(retry, "unknown-device client")
     outcomes = await _submit(request, ingestor, messages)
     if outcomes is None:
         return _unavailable("the batch was not committed in time; it may still be stored")
+    for index in limits.unauthenticated_over(ip, messages, outcomes, known):
+        outcomes[index] = Reason.RATE_LIMITED
+        messages[index].detail = "unauthenticated client rate limit exceeded"
     # Built as plain dicts and serialised with orjson: 100 pydantic models and stdlib json per
     # request cost more than the validation itself. The shape is BatchResponse's.
     results = []

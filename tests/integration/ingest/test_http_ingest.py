@@ -207,3 +207,65 @@ async def test_batch_invalid_json(client) -> None:
         "/ingest/v1/batch", content=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert (response.status_code, response.json()["error"]) == (400, "INVALID_JSON")
+
+
+async def test_tokenless_flood_does_not_rate_limit_the_device(client, pool, device: Device) -> None:
+    statuses = []
+    for _ in range(5):
+        for _ in range(6):
+            await client.post(_url(device), json=_body(device))  # no token
+        r = await client.post(_url(device), json=_body(device), headers={"X-Provision-Token": device.token})
+        statuses.append(r.status_code)
+    assert statuses == [202] * 5
+    assert await _count(pool, "telemetry") == 5
+
+
+async def test_unauthenticated_answers_are_limited_per_client(client, device: Device) -> None:
+    errors = [
+        (await client.post(_url(device), json=_body(device, site_id=f"s{i}"))).json()["error"]
+        for i in range(12)
+    ]
+    # Which site the device is at cannot be searched for faster than the unknown-device limit.
+    assert errors == ["SITE_MISMATCH_REGISTRY_VS_PAYLOAD"] * 10 + ["RATE_LIMITED"] * 2
+
+
+async def test_batch_applies_the_unknown_device_limit(client, pool, device: Device) -> None:
+    ghosts = [
+        {"tenant_id": "acme", "device_id": f"ghost-{i}", "provision_token": "x", "site_id": "s"}
+        for i in range(8)
+    ]
+    first = await client.post("/ingest/v1/batch", json={"messages": ghosts})
+    assert [r["reason"] for r in first.json()["results"]] == ["UNREGISTERED_DEVICE"] * 8
+    second = await client.post("/ingest/v1/batch", json={"messages": ghosts})
+    assert (second.status_code, second.json()["error"]) == (429, "RATE_LIMITED")
+    assert "Retry-After" in second.headers
+    genuine = {"tenant_id": "acme", "device_id": device.device_id, "provision_token": device.token,
+               "site_id": device.site_id}  # fmt: skip
+    third = await client.post("/ingest/v1/batch", json={"messages": [genuine]})
+    assert third.status_code == 202  # a client's known devices are not held up
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client_ip"),
+    [
+        ("127.0.0.1", ["6.6.6.6, 203.0.113.9"], "203.0.113.9"),  # the client wrote 6.6.6.6
+        ("127.0.0.1", ["6.6.6.6, 203.0.113.9, 10.1.2.3"], "203.0.113.9"),  # two trusted proxies
+        ("127.0.0.1", ["6.6.6.6", "203.0.113.9"], "203.0.113.9"),  # the header twice
+        ("198.51.100.7", ["6.6.6.6"], "198.51.100.7"),  # not from a proxy: the header is the client's
+        ("127.0.0.1", [], "127.0.0.1"),
+    ],
+)
+def test_forwarded_for_takes_the_right_most_untrusted_hop(settings, peer, forwarded, client_ip) -> None:
+    from starlette.requests import Request
+
+    limits = ingest_routes.HttpLimits(
+        settings.model_copy(
+            update={
+                "ingest_trust_forwarded_for": True,
+                "ingest_trusted_proxies": ["127.0.0.0/8", "10.0.0.0/8"],
+            }
+        )
+    )
+    headers = [(b"x-forwarded-for", value.encode()) for value in forwarded]
+    request = Request({"type": "http", "headers": headers, "client": (peer, 4000)})
+    assert limits.client_ip(request) == client_ip

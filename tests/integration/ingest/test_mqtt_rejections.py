@@ -195,3 +195,44 @@ async def test_rotated_token_is_refused_within_the_cache_ttl(
 
 async def _accepted_at_least(pool, device_id: str, n: int) -> bool:
     return await _accepted(pool, device_id) >= n
+
+
+async def _rejected_total(pool) -> int:
+    async with operator_tx(pool, "test") as conn:
+        return await conn.fetchval(
+            "SELECT coalesce(sum(cnt), 0) FROM quarantine_counters_minute WHERE tenant_id = 'acme'"
+        )
+
+
+async def _settled(pool, device_id: str, accepted: int, rejected: int) -> bool:
+    return await _accepted(pool, device_id) >= accepted and await _rejected_total(pool) >= rejected
+
+
+async def test_tokenless_flood_spends_neither_the_victims_budget_nor_its_quarantine(
+    ingest, ingest_settings, pool, device: Device
+) -> None:
+    async with operator_tx(pool, "test") as conn:
+        await conn.execute("UPDATE app_settings SET value = '0.01' WHERE key = 'RATE_LIMIT_RPS'")
+        await conn.execute("UPDATE app_settings SET value = '6' WHERE key = 'RATE_LIMIT_BURST'")
+    await asyncio.sleep(0.5)  # ingest re-reads app_settings every 0.2 s in tests
+    tokenless = orjson.dumps({"site_id": device.site_id, "metrics": {"t": 1}})
+    messages = []
+    for i in range(5):
+        messages += [(device.topic, tokenless)] * 8
+        messages.append((device.topic, device.payload(seq=i)))
+    # Then the genuine device gets something wrong: its own rejection must still be stored.
+    messages.append((device.topic, device.payload(seq=5, site_id="site-9")))
+    await publish(ingest_settings, messages)
+    await wait_for(lambda: _settled(pool, device.device_id, 5, 41))
+    assert await _accepted(pool, device.device_id) == 5  # none RATE_LIMITED by the flood
+    reasons = await _reasons(pool, device.device_id)
+    assert reasons.count("TOKEN_MISSING") == ingest_settings.ingest_quarantine_per_device_minute
+    assert reasons[-1] == "SITE_MISMATCH_REGISTRY_VS_PAYLOAD"  # the victim's share was not used up
+
+
+async def test_unauthenticated_rejections_are_capped_per_tenant(ingest, ingest_settings, pool) -> None:
+    cap = ingest_settings.ingest_quarantine_unauthenticated_per_tenant_minute
+    ghosts = [(f"tenant/acme/device/ghost-{i}/telemetry", b'{"site_id": "s"}') for i in range(cap + 20)]
+    await publish(ingest_settings, ghosts)
+    await wait_for(lambda: _settled(pool, "none", 0, cap + 20))
+    assert len(await _reasons(pool)) == cap  # the rest only counted
