@@ -19,6 +19,11 @@ REGISTRY = CollectorRegistry()
 INGEST_ACCEPTED = Counter(
     "pulse_ingest_accepted_total", "Messages that passed validation and went to the writer", registry=REGISTRY
 )
+INGEST_RETAINED_RESENT = Counter(
+    "pulse_ingest_retained_resent_total",
+    "Retained messages the broker sent again (on subscribe) and ingest did not store twice",
+    registry=REGISTRY,
+)
 INGEST_REJECTED = Counter(
     "pulse_ingest_rejected_total",
     "Messages rejected (quarantined or only counted)",

@@ -6,7 +6,12 @@ then, a QoS 1 message is acknowledged. When the slots run out, paho's thread wai
 socket, and the broker holds further messages: backpressure instead of loss.
 
 The session is persistent (clean start off, one-hour expiry, fixed client id), so messages that
-arrive while ingest restarts or the database is away wait in the broker.
+arrive while ingest restarts or the database is away wait in the broker. Because the session also keeps
+subscriptions, `stale` filters (what this client id subscribed to before, recorded in the database by
+the service) are unsubscribed on connect: the subscriptions are exactly the configured one.
+
+Retained messages: the subscription asks for them only when it is new (MQTT v5 retain handling 1), and
+every message carries its retain flag to the pipeline, which never stores a re-sent one twice.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from datetime import UTC, datetime
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from pulse.config import Settings
 from pulse.ingest.pipeline import Inbound
@@ -89,12 +95,17 @@ class Inbox:
 
 
 class MqttConsumer:
-    def __init__(self, settings: Settings, inbox: Inbox):
+    def __init__(self, settings: Settings, inbox: Inbox, stale: set[str] | None = None):
         self._settings = settings
         self._inbox = inbox
         self.connected = threading.Event()
+        self._stale = set(stale or ())
+        self._unsubscribe_mid: int | None = None
+        self.stale_removed = threading.Event()  # set once the broker confirmed the unsubscribe
+        if not self._stale:
+            self.stale_removed.set()
         v5 = settings.mqtt_version == "5"
-        client_id = settings.ingest_client_id or f"pulse-ingest-{socket.gethostname()}"[:64]
+        client_id = client_id_of(settings)
         self._client = mqtt.Client(
             callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
             client_id=client_id,
@@ -107,8 +118,13 @@ class MqttConsumer:
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+        self._client.on_unsubscribe = self._on_unsubscribe
+        self.subscription = self.filter_for(settings)
+
+    @staticmethod
+    def filter_for(settings: Settings) -> str:
         group = settings.ingest_shared_group
-        self.subscription = f"$share/{group}/{settings.ingest_topic}" if group else settings.ingest_topic
+        return f"$share/{group}/{settings.ingest_topic}" if group else settings.ingest_topic
 
     def start(self) -> None:
         host, port = self._settings.mqtt_host_port
@@ -132,9 +148,23 @@ class MqttConsumer:
         if reason_code.is_failure:
             log.warning("MQTT connection refused", reason=str(reason_code))
             return
-        client.subscribe(self.subscription, qos=self._settings.ingest_qos)
+        if self._stale:
+            self._unsubscribe_mid = client.unsubscribe(sorted(self._stale))[1]
+            log.info("ingest unsubscribes from filters no longer configured", filters=sorted(self._stale))
+        qos = self._settings.ingest_qos
+        if self._settings.mqtt_version == "5":
+            # Retained messages only for a new subscription, not again on every reconnect.
+            options = SubscribeOptions(qos=qos, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+            client.subscribe(self.subscription, options=options)
+        else:
+            client.subscribe(self.subscription, qos=qos)
         self.connected.set()
         log.info("ingest connected to the broker", subscription=self.subscription)
+
+    def _on_unsubscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        if mid == self._unsubscribe_mid:
+            self._stale.clear()
+            self.stale_removed.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()
@@ -146,11 +176,19 @@ class MqttConsumer:
             topic = msg.topic
         except UnicodeDecodeError:  # the topic is validated (and quarantined) downstream
             topic = msg._topic.decode("utf-8", errors="replace")
-        mid, qos = msg.mid, msg.qos
+        mid, qos, retained = msg.mid, msg.qos, bool(msg.retain)
 
         def done(_: Reason | None) -> None:
             if qos > 0:
                 client.ack(mid, qos)
             self._inbox.release()
 
-        self._inbox.put(Inbound(topic=topic, payload=msg.payload, received_at=datetime.now(UTC), done=done))
+        self._inbox.put(
+            Inbound(
+                topic=topic, payload=msg.payload, received_at=datetime.now(UTC), done=done, retained=retained
+            )
+        )
+
+
+def client_id_of(settings: Settings) -> str:
+    return settings.ingest_client_id or f"pulse-ingest-{socket.gethostname()}"[:64]

@@ -26,6 +26,7 @@ import asyncpg
 from pulse import metrics
 from pulse.backoff import Backoff
 from pulse.config import Settings
+from pulse.db.tx import operator_tx
 from pulse.ingest.auth_cache import MISSING, DeviceAuth, DeviceAuthCache
 from pulse.ingest.envelope import TOPIC, TOPIC_SEGMENT, Envelope, EnvelopeError, parse_envelope
 from pulse.ingest.limits import IngestLimits, LimitsWatcher
@@ -60,6 +61,7 @@ class Inbound:
     device_window: SlidingWindows | None = None
     retry_after: float | None = None  # set with RATE_LIMITED from `device_window`
     authenticated: bool = False  # set by the pipeline: the device's token matched
+    retained: bool = False  # MQTT retain flag: the broker re-sends a stored retained message
 
 
 @dataclass(slots=True)
@@ -88,6 +90,7 @@ class Ingestor:
         self.counts = metrics.Tally(
             {
                 "accepted": metrics.INGEST_ACCEPTED,
+                "retained_resent": metrics.INGEST_RETAINED_RESENT,
                 **{r.value: metrics.INGEST_REJECTED.labels(reason=r.value) for r in Reason},
             }
         )
@@ -104,11 +107,22 @@ class Ingestor:
             if isinstance(result, _Checked):
                 checked.append(result)
         await self._load_credentials({(c.tenant_id, c.device_id) for c in checked})
+        passed: list[_Checked] = []
         for c in checked:
             auth = self.cache.lookup((c.tenant_id, c.device_id))
             reason = self._check_credentials(c, auth if auth is not MISSING else None)
-            if reason is None:
-                reason = self._charge(c, limits)
+            if reason is not None:
+                self._reject(c.message, reason, c.tenant_id, c.device_id, c.msg_type, c.envelope)
+            else:
+                passed.append(c)
+        stored = await self._already_stored([c for c in passed if c.message.retained])
+        for c in passed:
+            if c.message.retained and (c.envelope.ts is None or _row_key(c) in stored):
+                self.counts.inc("retained_resent")
+                if c.message.done is not None:
+                    c.message.done(None)  # nothing to commit: acknowledge at once
+                continue
+            reason = self._charge(c, limits)
             if reason is not None:
                 self._reject(c.message, reason, c.tenant_id, c.device_id, c.msg_type, c.envelope)
                 continue
@@ -191,18 +205,47 @@ class Ingestor:
         message.seq = envelope.seq
         return _Checked(message, tenant_id, device_id, msg_type, envelope)
 
+    async def _already_stored(self, retained: list[_Checked]) -> set[tuple]:
+        """Of these retained deliveries (with a `ts`), the ones whose row is already in telemetry.
+
+        The broker sends a retained message again, retain flag set, whenever a subscription is made; a
+        live publish reaches a subscriber with the flag clear. So a retained delivery is stored only
+        when no row has its device, type, `ts` and `seq` yet — the first time ingest hears of a message
+        published while nobody was subscribed — and one without `ts` never: its time would be made up.
+        """
+        keys = [_row_key(c) for c in retained if c.envelope.ts is not None]
+        if not keys:
+            return set()
+
+        async def query() -> set[tuple]:
+            async with operator_tx(self.writer.pool, "service:ingest") as conn:
+                rows = await conn.fetch(
+                    """SELECT k.t, k.d, k.m, k.ts, k.seq
+                         FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[])
+                              AS k(t, d, m, ts, seq)
+                        WHERE EXISTS (SELECT 1 FROM telemetry x WHERE x.tenant_id = k.t AND x.device_id = k.d
+                                         AND x.time = k.ts AND x.msg_type = k.m AND x.seq = k.seq)""",
+                    *map(list, zip(*keys, strict=True)),
+                )
+            return {tuple(r) for r in rows}
+
+        return await self._retrying(query)
+
     async def _load_credentials(self, keys: set[tuple[str, str]]) -> None:
         """Load what the cache lacks; while the database is away, wait (backpressure) rather than guess."""
         missing = {k for k in keys if self.cache.lookup(k) is MISSING}
+        if missing:
+            await self._retrying(lambda: self.cache.load(missing))
+
+    async def _retrying(self, query):
         delay = 0.1
-        while missing:
+        while True:
             try:
-                await self.cache.load(missing)
-                return
+                return await query()
             except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
                 if not is_transient(exc):
                     raise
-                log.warning("device lookup failed; retrying", error=str(exc), retry_in=delay)
+                log.warning("ingest lookup failed; retrying", error=str(exc), retry_in=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -283,6 +326,10 @@ class Ingestor:
             ),
             message.done,
         )
+
+
+def _row_key(c: _Checked) -> tuple:
+    return (c.tenant_id, c.device_id, c.msg_type, c.envelope.ts, c.envelope.seq)
 
 
 _DETAILS = {

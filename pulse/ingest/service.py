@@ -7,8 +7,9 @@ import contextlib
 
 from pulse.config import Settings
 from pulse.db.pool import create_pool
-from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer
+from pulse.ingest.mqtt_consumer import Inbox, MqttConsumer, client_id_of
 from pulse.ingest.pipeline import Ingestor, build_ingestor, wait_for_limits
+from pulse.ingest.subscriptions import forget_when_removed, previous_filters
 from pulse.log import get_logger
 from pulse.periodic import run_every
 
@@ -33,7 +34,8 @@ async def _log_stats_once(ingestor: Ingestor) -> None:
     log.info(
         "ingest stats",
         accepted=ingestor.counts["accepted"],
-        rejected=sum(v for k, v in ingestor.counts.items() if k != "accepted"),
+        rejected=sum(v for k, v in ingestor.counts.items() if k not in ("accepted", "retained_resent")),
+        retained_resent=ingestor.counts["retained_resent"],
         rows_written=s.rows_written,
         pending=ingestor.writer.pending,
         last_flush_ms=round(s.last_flush_ms, 1),
@@ -45,7 +47,13 @@ async def run(settings: Settings) -> None:
     ingestor = build_ingestor(settings, pool)
     await wait_for_limits(ingestor)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest_max_inflight)
-    consumer = MqttConsumer(settings, inbox)
+    configured = MqttConsumer.filter_for(settings)
+    client_id = client_id_of(settings)
+    stale = await previous_filters(pool, client_id, configured) - {configured}
+    consumer = MqttConsumer(settings, inbox, stale)
+    forget = asyncio.create_task(
+        forget_when_removed(pool, client_id, configured, consumer.stale_removed), name="ingest-forget"
+    )
     background = [
         asyncio.create_task(ingestor.writer.run(), name="ingest-writer"),
         asyncio.create_task(ingestor.limits.run(), name="ingest-limits"),
@@ -63,8 +71,8 @@ async def run(settings: Settings) -> None:
     finally:
         # Stop receiving first, then let the writer commit (and acknowledge) what it holds.
         consumer.stop()
-        for task in background:
+        for task in [*background, forget]:
             task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.gather(*background, return_exceptions=True)
+            await asyncio.gather(*background, forget, return_exceptions=True)
         await pool.close()

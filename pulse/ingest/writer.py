@@ -94,7 +94,7 @@ def is_transient(exc: BaseException) -> bool:
 
 class BatchWriter:
     def __init__(self, pool: asyncpg.Pool, *, batch_size: int, flush_interval: float, max_pending: int):
-        self._pool = pool
+        self.pool = pool
         self._batch_size = batch_size
         self._interval = flush_interval
         self.max_pending = max_pending
@@ -189,7 +189,7 @@ class BatchWriter:
         started = time.perf_counter()
         telemetry = [i.row for i in items if isinstance(i.row, TelemetryRow)]
         rejected = [i.row for i in items if isinstance(i.row, QuarantineRow)]
-        async with operator_tx(self._pool, "service:ingest") as conn:
+        async with operator_tx(self.pool, "service:ingest") as conn:
             if telemetry:
                 await conn.copy_records_to_table(
                     "telemetry", records=[_telemetry_record(r) for r in telemetry], columns=TELEMETRY_COLUMNS
@@ -206,7 +206,7 @@ class BatchWriter:
         accepted: list[TelemetryRow] = []
         rejected: list[QuarantineRow] = []
         insert = f"INSERT INTO telemetry ({', '.join(TELEMETRY_COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        async with operator_tx(self._pool, "service:ingest") as conn:
+        async with operator_tx(self.pool, "service:ingest") as conn:
             for item in items:
                 row = item.row
                 if isinstance(row, QuarantineRow):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 
 import aiomqtt
 
@@ -11,12 +12,14 @@ from pulse.db.tx import operator_tx
 
 
 async def wait_consuming(settings, pool, task, timeout: float = 15) -> None:
-    """Publish probes (quarantined as INVALID_JSON under tenant 'probe') until one is committed."""
+    """Publish probes (quarantined as INVALID_JSON under tenant 'probe') until one is committed.
+    Probe topics are new on every call, so a restarted ingest is not taken for a consuming one."""
+    tag = uuid.uuid4().hex[:8]
     async with asyncio.timeout(timeout):
         for n in itertools.count():
             if task.done():
                 task.result()
-            topic = f"tenant/probe/device/probe-{n}/telemetry"
+            topic = f"tenant/probe/device/probe-{tag}-{n}/telemetry"
             await publish(settings, [(topic, b"probe")])
             for _ in range(10):
                 async with operator_tx(pool, "test") as conn:
