@@ -228,7 +228,8 @@ async def update_target(
 ) -> Target:
     """Change `current` (found with `lock=True`): `columns` are the shared `name` and `enabled`; `kind`
     may only repeat the current one (422 `type_immutable`); a new `config` replaces the whole config,
-    keeping stored secrets where it sends the mask back."""
+    keeping stored secrets where it sends the mask back while its destination is unchanged (else 422
+    `invalid_config` naming the masked fields)."""
     if kind is not None and kind != current.kind:
         raise PulseError(
             422, "type_immutable", f"the type of {t.noun} {current.id} cannot change (it is {current.kind!r})"
@@ -241,9 +242,12 @@ async def update_target(
     if columns:
         raise TypeError(f"not a target column: {', '.join(columns)}")
     if config is not None:
-        incoming = (
-            configs.unmask(current.kind, config, current.config) if current.kind in CHANNELS else config
-        )
+        incoming = config
+        if current.kind in CHANNELS:
+            try:
+                incoming = configs.unmask(current.kind, config, current.config)
+            except configs.ConfigInvalid as exc:  # a kept secret for a new destination
+                raise CUSTOMER_ERRORS.invalid(str(exc), exc.fields) from None
         values[t.config] = await checked_config(current.kind, incoming, settings)
     if not values:
         return current

@@ -46,6 +46,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
 
 kind = "email"
+DESTINATION_FIELDS = ("smtp_host", "smtp_port")  # where the SMTP password is sent
 
 MAX_SUBJECT = 255
 MAX_DETAIL = 200

@@ -18,6 +18,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult, post_jso
 from pulse.notify.events import AlertEvent
 
 kind = "webhook"
+DESTINATION_FIELDS = ("url",)  # where the signing secret and header values are sent
 
 RESERVED_HEADERS = {
     "content-type",

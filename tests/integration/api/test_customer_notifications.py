@@ -72,17 +72,29 @@ async def test_integration_crud_masks_secrets_and_keeps_them(app, client, pool, 
                 "total"
             ] == total
 
-        # A form round trip: the masked config comes back with a new URL path; secrets are kept.
-        round_trip = {**created["config"], "url": receiver.url + "/v2"}
+        # The masked config sent back to a new URL would send the hidden secrets there: refused,
+        # naming the masked fields; nothing changes.
+        moved = {**created["config"], "url": receiver.url + "/v2"}
+        refused = await client.patch(url, headers=admin, json={"name": "Renamed", "config": moved})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "invalid_config"
+        assert refused.json()["detail"]["fields"] == ["secret", "headers.Authorization"]
+        assert "url changed" in refused.json()["detail"]["message"]
+        assert (await client.get(url, headers=admin)).json() == created
+        # A form round trip to the same URL keeps the secrets.
         patched = await client.patch(
-            url, headers=admin, json={"name": "Renamed", "config": round_trip, "type": "webhook"}
+            url, headers=admin, json={"name": "Renamed", "config": created["config"], "type": "webhook"}
         )
         assert patched.status_code == 200, patched.text
         assert patched.json()["name"] == "Renamed"
-        assert patched.json()["config"] == {**created["config"], "url": receiver.url + "/v2"}
+        assert patched.json()["config"] == created["config"]
         (stored,) = await fetch(pool, "SELECT config_json FROM integrations")
         assert stored["config_json"]["secret"] == SECRET
         assert stored["config_json"]["headers"] == {"Authorization": TOKEN}
+        # A new URL with the secrets typed again is a plain update.
+        retyped = {"url": receiver.url + "/v2", "secret": SECRET, "headers": {"Authorization": TOKEN}}
+        moved_ok = await client.patch(url, headers=admin, json={"config": retyped})
+        assert moved_ok.status_code == 200, moved_ok.text
 
         sent = await client.post(f"{url}/test", headers=admin)
         assert sent.status_code == 200, sent.text
@@ -428,6 +440,35 @@ async def test_channels_crud_put_keeps_masked_secrets_and_test_has_no_side_effec
     assert (await client.delete(url, headers=admin)).status_code == 204
     assert (await client.get(url, headers=admin)).status_code == 404
     assert (await client.post(f"{url}/test", headers=admin)).status_code == 404
+
+
+async def test_a_masked_secret_is_kept_only_for_the_same_smtp_server(client, pool, admin) -> None:
+    config = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "smtp_user": "alerts",
+        "smtp_password": "smtp-pass-123456",
+        "from_address": "alerts@pulse.example",
+        "to": ["ops@pulse.example"],
+    }
+    channel = await create(
+        client,
+        admin,
+        "/customer/notification-channels",
+        {"name": "Mail", "channel_type": "email", "config": config},
+    )
+    shown = channel["config"]
+    assert shown["smtp_password"] == MASK
+    url = f"/customer/notification-channels/{channel['channel_id']}"
+    for moved in ({**shown, "smtp_host": "127.0.0.2"}, {**shown, "smtp_port": 25}):
+        refused = await client.patch(url, headers=admin, json={"config": moved})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"]["fields"] == ["smtp_password"]
+    kept = await client.patch(url, headers=admin, json={"config": {**shown, "to": ["noc@pulse.example"]}})
+    assert kept.status_code == 200, kept.text
+    (stored,) = await fetch(pool, "SELECT config FROM notification_channels")
+    assert stored["config"]["smtp_password"] == "smtp-pass-123456"
+    assert stored["config"]["smtp_host"] == "127.0.0.1" and stored["config"]["to"] == ["noc@pulse.example"]
 
 
 async def test_routing_rules_crud(client, pool, tenants, admin) -> None:
