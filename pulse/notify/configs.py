@@ -12,6 +12,11 @@ cannot overwrite a secret with the mask — but only while the config's destinat
 `DESTINATION_FIELDS`: where its secrets are sent) is unchanged. A form that changes a webhook's URL or
 an SMTP host and sends the mask back would otherwise send the hidden secret to the new place, so that
 update is a 422 naming the masked fields: the caller must type the secrets again.
+
+At rest the same secrets are sealed (`seal`): each becomes `{"$enc": "<fernet token>"}` with the
+PULSE_SECRETS_KEY key ring (`pulse.crypto`), in place inside the JSON config, so the other fields stay
+readable and queryable. `unseal` opens them where a config is used (the send path, the unmask of an
+update); a plaintext secret stored before encryption (or without a key) is read as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, StringConstraints, ValidationError
 
+from pulse import crypto
 from pulse.notify import ssrf
 from pulse.notify.channels import CHANNELS
 
@@ -188,3 +194,31 @@ def changed_destination(kind: str, new: dict[str, Any], old: dict[str, Any]) -> 
     except ValidationError:  # a stored config that no longer validates: compare what it says
         before = {name: _plain(old.get(name)) for name in after}
     return [name for name in after if after[name] != before[name]]
+
+
+def _map_secrets(kind: str, data: dict[str, Any] | None, change: Any) -> dict[str, Any]:
+    """`data` with `change` applied to every secret value: the `SecretStr` fields and header values."""
+    out = dict(data or {})
+    for name in secret_fields(kind):
+        if out.get(name) is not None:
+            out[name] = change(out[name])
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: change(v) for k, v in out["headers"].items()}
+    return out
+
+
+def seal(kind: str, data: dict[str, Any], keyring: crypto.Keyring | None) -> dict[str, Any]:
+    """A config to store: its plaintext secrets encrypted (unchanged without a key ring)."""
+    if keyring is None:
+        return data
+    return _map_secrets(kind, data, lambda v: keyring.seal(v) if isinstance(v, str) else v)
+
+
+def unseal(kind: str, data: dict[str, Any] | None, keyring: crypto.Keyring | None) -> dict[str, Any]:
+    """A stored config with its secrets in plaintext (raises crypto.SecretsKeyError)."""
+    return _map_secrets(kind, data, lambda v: crypto.open_value(v, keyring))
+
+
+def reseal(kind: str, data: dict[str, Any] | None, keyring: crypto.Keyring) -> dict[str, Any]:
+    """A stored config with every secret encrypted with the key ring's first key."""
+    return _map_secrets(kind, data, lambda v: crypto.reseal(v, keyring))

@@ -12,10 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
-from pulse.notify import signing, ssrf
+from pulse import crypto
+from pulse.notify import configs, signing, ssrf
 from pulse.notify.configs import MASK
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import RetryPolicy, Worker
+from tests.conftest import TEST_SECRETS_KEY
 from tests.factories import make_alert, make_integration
 from tests.integration.api.helpers import bearer, seed_resources
 from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
@@ -43,6 +45,13 @@ def verify(request, secret: str) -> None:
     )
     assert headers["webhook-signature"] == expected
     assert headers["x-signature-sha256"] == signing.legacy_signature(secret, request.body)
+
+
+def opened(kind: str, stored: dict, *plaintexts: str) -> dict:
+    """A stored config with its secrets decrypted, after checking the row holds none of `plaintexts`."""
+    for secret in plaintexts:
+        assert secret not in str(stored)
+    return configs.unseal(kind, stored, crypto.Keyring.parse(TEST_SECRETS_KEY))
 
 
 async def create(client, headers, path: str, body: dict) -> dict:
@@ -89,8 +98,8 @@ async def test_integration_crud_masks_secrets_and_keeps_them(app, client, pool, 
         assert patched.json()["name"] == "Renamed"
         assert patched.json()["config"] == created["config"]
         (stored,) = await fetch(pool, "SELECT config_json FROM integrations")
-        assert stored["config_json"]["secret"] == SECRET
-        assert stored["config_json"]["headers"] == {"Authorization": TOKEN}
+        secrets = opened("webhook", stored["config_json"], SECRET, TOKEN)
+        assert secrets["secret"] == SECRET and secrets["headers"] == {"Authorization": TOKEN}
         # A new URL with the secrets typed again is a plain update.
         retyped = {"url": receiver.url + "/v2", "secret": SECRET, "headers": {"Authorization": TOKEN}}
         moved_ok = await client.patch(url, headers=admin, json={"config": retyped})
@@ -398,10 +407,8 @@ async def test_channels_crud_put_keeps_masked_secrets_and_test_has_no_side_effec
         assert replaced.status_code == 200, replaced.text
         assert replaced.json()["name"] == "Ops 2" and replaced.json()["is_enabled"] is False
         (stored,) = await fetch(pool, "SELECT config FROM notification_channels")
-        assert (
-            stored["config"]["secret"] == SECRET
-            and stored["config"]["headers"]["X-Api-Key"] == "key-1234567890"
-        )
+        secrets = opened("webhook", stored["config"], SECRET, "key-1234567890")
+        assert secrets["secret"] == SECRET and secrets["headers"]["X-Api-Key"] == "key-1234567890"
         other_kind = await client.put(
             url, headers=admin, json={"name": "x", "channel_type": "slack", "config": {"url": receiver.url}}
         )
@@ -467,7 +474,7 @@ async def test_a_masked_secret_is_kept_only_for_the_same_smtp_server(client, poo
     kept = await client.patch(url, headers=admin, json={"config": {**shown, "to": ["noc@pulse.example"]}})
     assert kept.status_code == 200, kept.text
     (stored,) = await fetch(pool, "SELECT config FROM notification_channels")
-    assert stored["config"]["smtp_password"] == "smtp-pass-123456"
+    assert opened("email", stored["config"], "smtp-pass-123456")["smtp_password"] == "smtp-pass-123456"
     assert stored["config"]["smtp_host"] == "127.0.0.1" and stored["config"]["to"] == ["noc@pulse.example"]
 
 
