@@ -255,8 +255,51 @@ async def test_test_send_is_limited_to_five_a_minute_and_leaves_no_job(client, p
             verify(request, SECRET)
     jobs = await fetch(pool, "SELECT count(*) AS n FROM delivery_jobs")
     assert jobs[0]["n"] == 0
-    slots = await fetch(pool, "SELECT action FROM rate_limits")
-    assert [r["action"] for r in slots] == [f"test_delivery:{created['integration_id']}"] * 5
+    slots = await fetch(pool, "SELECT action FROM rate_limits ORDER BY action")
+    actions = [r["action"] for r in slots]
+    assert actions[:5] == ["test_send"] * 5 and len(set(actions[5:])) == 1
+    assert actions[5].startswith("test_send:") and "127.0.0.1" not in actions[5]
+
+
+async def test_test_sends_are_limited_per_destination_and_per_tenant(client, admin) -> None:
+    async with Receiver() as receiver:
+        # a second integration and a channel with the same URL share the destination's five
+        same = [
+            await create(
+                client, admin, "/customer/integrations", {"name": f"i{i}", "config": {"url": receiver.url}}
+            )
+            for i in range(2)
+        ]
+        channel = await create(
+            client,
+            admin,
+            "/customer/notification-channels",
+            {"name": "c", "channel_type": "webhook", "config": {"url": receiver.url}},
+        )
+        urls = [f"/customer/integrations/{t['integration_id']}/test" for t in same]
+        urls.append(f"/customer/notification-channels/{channel['channel_id']}/test")
+        statuses = [(await client.post(urls[i % 3], headers=admin)).status_code for i in range(7)]
+        assert statuses == [200] * 5 + [429] * 2
+        assert len(receiver.requests) == 5
+        limited = await client.post(urls[2], headers=admin)
+        assert "destination" in limited.json()["detail"]
+
+        # other destinations of the tenant: 20 a minute in all, whatever the URLs
+        others = [
+            await create(
+                client,
+                admin,
+                "/customer/integrations",
+                {"name": f"o{i}", "config": {"url": f"{receiver.url}/{i}"}},
+            )
+            for i in range(4)
+        ]
+        sent = []
+        for i in range(16):
+            url = f"/customer/integrations/{others[i % 4]['integration_id']}/test"
+            sent.append((await client.post(url, headers=admin)).status_code)
+        assert sent == [200] * 15 + [429]
+        assert "tenant" in (await client.post(url, headers=admin)).json()["detail"]
 
 
 async def test_pagerduty_test_send_resolves_the_incident_it_opened(client, admin) -> None:
