@@ -227,8 +227,8 @@ async def check(config: Config, policy: ssrf.Policy) -> None:
 
 async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:
     try:
-        # A template may use its whole time budget: off the event loop, so other sends keep going.
-        content = await asyncio.to_thread(render, event, config)
+        # A template may use its whole time budget: in the render pool, so other work keeps going.
+        content = await templates.off_loop(render, event, config)
     except templates.TemplateError as exc:
         return SendResult(False, False, Reason.CONFIG_INVALID, detail=f"template_error: {exc}")
     try:
