@@ -29,6 +29,43 @@ app = typer.Typer(
 app.add_typer(admin_app, name="admin")
 
 
+@admin_app.command("rotate-secrets-key")
+def rotate_secrets_key(
+    new_key: Annotated[
+        bool, typer.Option("--new-key", help="Only print a fresh key to put first in PULSE_SECRETS_KEY.")
+    ] = False,
+) -> None:
+    """Re-encrypt every stored secret (channel and integration secrets, the issuer's signing keys) with
+    the first key of PULSE_SECRETS_KEY (or the data dir's secrets.key); plaintext secrets stored before
+    encryption are encrypted too. Then the other keys can be dropped. See README "Operations"."""
+    from pulse import crypto
+    from pulse.identity import keys
+    from pulse.identity.cli import _run  # the admin commands' pool and error handling
+    from pulse.notify.rekey import reseal_targets
+
+    if new_key:
+        typer.echo(crypto.generate_key())
+        return
+
+    async def work(pool, settings: Settings) -> None:
+        keyring = crypto.Keyring.from_settings(settings)
+        if keyring is None:
+            raise RuntimeError(
+                "no PULSE_SECRETS_KEY and no secrets.key in the data dir: nothing to encrypt with"
+            )
+        passphrase = settings.signing_key_secret
+        try:
+            targets = await reseal_targets(pool, keyring)
+            signing = await keys.reseal(
+                pool, keyring, passphrase.get_secret_value().encode() if passphrase else None
+            )
+        except crypto.SecretsKeyError as exc:
+            raise RuntimeError(f"{exc}; keep the old key after the new one until this succeeds") from None
+        typer.echo(f"re-encrypted with the first key: {targets} target config(s), {signing} signing key(s)")
+
+    _run(work)
+
+
 @app.command()
 def up(
     demo: Annotated[bool, typer.Option(help="Create the demo tenant and users on first start.")] = True,

@@ -92,7 +92,14 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = Field(default=900, ge=60, le=86400)
     refresh_token_ttl_seconds: int = Field(default=43200, ge=300, le=90 * 86400)
     signing_key_secret: SecretStr | None = Field(
-        default=None, description="Passphrase that encrypts the issuer's private keys in the database."
+        default=None,
+        description="Legacy passphrase of issuer keys stored before PULSE_SECRETS_KEY; still read.",
+    )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated Fernet keys that encrypt secrets at rest (channel and integration "
+        "secrets, the issuer's signing keys): the first encrypts, all decrypt. Unset: the key `pulse up` "
+        "generated in <data dir>/secrets.key.",
     )
     login_max_failures_per_user: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(default=30, ge=1, le=100000)
@@ -238,6 +245,16 @@ class Settings(BaseSettings):
         secret = value.get_secret_value()
         if len(secret) < 16 or secret in {"change-me-now", "changeme", "admin"}:
             raise ValueError("must be at least 16 characters and not a placeholder")
+        return value
+
+    @field_validator("secrets_key")
+    @classmethod
+    def _check_secrets_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip(" ,"):
+            return None
+        from pulse.crypto import Keyring
+
+        Keyring.parse(value.get_secret_value())  # its ValueError names the problem, not the key
         return value
 
     @field_validator("oidc_redirect_uris", "cors_origins", "notify_allowed_hosts", mode="before")

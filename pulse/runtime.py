@@ -137,6 +137,8 @@ async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
     if settings.admin_key is None:
         settings = settings.model_copy(update={"admin_key": SecretStr(_admin_key(settings.data_dir))})
         key_source = f"in {admin_key_file(settings.data_dir)}"
+    if settings.secrets_key is None:  # zero setup still encrypts secrets at rest
+        settings = settings.model_copy(update={"secrets_key": SecretStr(_secrets_key(settings.data_dir))})
     applied = await migrate_dsn(settings.database_url)
     platform = Platform(settings=settings, database=database, broker=broker, admin_key_source=key_source)
     if applied:
@@ -154,6 +156,19 @@ def _admin_key(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def _secrets_key(data_dir: Path) -> str:
+    """The PULSE_SECRETS_KEY `pulse up` generated on first start (mode 0600), reused afterwards."""
+    from pulse.crypto import generate_key, key_file
+
+    path = key_file(data_dir)
+    if path.exists():
+        return path.read_text().strip()
+    key = generate_key()
     path.touch(mode=0o600)
     path.write_text(key + "\n")
     return key

@@ -132,12 +132,17 @@ def mqtt_url(mqtt_broker: Broker) -> str:
     return mqtt_broker.url
 
 
+# Secrets at rest are encrypted in every test that uses `settings`, as in a `pulse up` run.
+TEST_SECRETS_KEY = "dGVzdC1zZWNyZXRzLWtleS0zMi1ieXRlcy1sb25nISE="
+
+
 @pytest.fixture
 def settings(database_url: str, mqtt_broker: Broker, tmp_path: Path):
     return load_settings(
         database_url=database_url,
         mqtt_url=mqtt_broker.url,
         data_dir=tmp_path / "data",
+        secrets_key=TEST_SECRETS_KEY,
         **broker_settings(mqtt_broker),
     )
 

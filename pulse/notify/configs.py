@@ -8,7 +8,15 @@ Secrets are the config fields typed `SecretStr` (a webhook's signing secret, Sla
 URLs, PagerDuty routing keys, SMTP passwords, SNMP communities and v3 keys, MQTT passwords) and the
 values of custom HTTP headers (they usually carry tokens). Responses show them as `MASK`; an update
 that sends `MASK` back for one of them keeps the stored value, so a form that round-trips a config
-cannot overwrite a secret with the mask.
+cannot overwrite a secret with the mask — but only while the config's destination (the channel's
+`DESTINATION_FIELDS`: where its secrets are sent) is unchanged. A form that changes a webhook's URL or
+an SMTP host and sends the mask back would otherwise send the hidden secret to the new place, so that
+update is a 422 naming the masked fields: the caller must type the secrets again.
+
+At rest the same secrets are sealed (`seal`): each becomes `{"$enc": "<fernet token>"}` with the
+PULSE_SECRETS_KEY key ring (`pulse.crypto`), in place inside the JSON config, so the other fields stay
+readable and queryable. `unseal` opens them where a config is used (the send path, the unmask of an
+update); a plaintext secret stored before encryption (or without a key) is read as it is.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field, SecretStr, StringConstraints, ValidationError
 
+from pulse import crypto
 from pulse.notify import ssrf
 from pulse.notify.channels import CHANNELS
 
@@ -128,20 +137,88 @@ def masked(kind: str, data: dict[str, Any] | None) -> dict[str, Any]:
 
 def unmask(kind: str, incoming: dict[str, Any], current: dict[str, Any] | None) -> dict[str, Any]:
     """Put stored secrets back where an update sent the mask (and drop a masked secret never stored,
-    so validation names the field instead of saving the mask as a secret)."""
+    so validation names the field instead of saving the mask as a secret). A kept secret needs the
+    same destination as before: else ConfigInvalid naming the masked fields."""
     current = current or {}
     out = dict(incoming)
-    for name in secret_fields(kind):
+    kept: list[str] = []
+    for name in sorted(secret_fields(kind)):
         if out.get(name) == MASK:
             if current.get(name):
                 out[name] = current[name]
+                kept.append(name)
             else:
                 out.pop(name)
     headers, old_headers = out.get("headers"), current.get("headers") or {}
     if isinstance(headers, dict):
+        kept += [f"headers.{k}" for k, v in headers.items() if v == MASK and k in old_headers]
         out["headers"] = {
             k: old_headers[k] if v == MASK and k in old_headers else v
             for k, v in headers.items()
             if v != MASK or k in old_headers
         }
+    if kept:
+        changed = changed_destination(kind, out, current)
+        if changed:
+            raise ConfigInvalid(
+                kind,
+                kept,
+                f"{', '.join(changed)} changed: a masked secret is kept only for the same destination;"
+                f" send the real value of {', '.join(kept)}",
+            )
     return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    return None if value is None else str(value)
+
+
+def destination(kind: str, config: BaseModel) -> dict[str, Any]:
+    """Where a validated config sends its secrets: the channel's `DESTINATION_FIELDS` and values."""
+    return {name: _plain(getattr(config, name)) for name in CHANNELS[kind].DESTINATION_FIELDS}
+
+
+def changed_destination(kind: str, new: dict[str, Any], old: dict[str, Any]) -> list[str]:
+    """The destination fields that differ between two configs (as validated, so `H.example` and
+    `h.example/` are the same place). A new config that does not validate is left to validation,
+    which refuses it anyway."""
+    model = CHANNELS[kind].Config
+    try:
+        after = destination(kind, model.model_validate(new))
+    except ValidationError:
+        return []
+    try:
+        before = destination(kind, model.model_validate(old))
+    except ValidationError:  # a stored config that no longer validates: compare what it says
+        before = {name: _plain(old.get(name)) for name in after}
+    return [name for name in after if after[name] != before[name]]
+
+
+def _map_secrets(kind: str, data: dict[str, Any] | None, change: Any) -> dict[str, Any]:
+    """`data` with `change` applied to every secret value: the `SecretStr` fields and header values."""
+    out = dict(data or {})
+    for name in secret_fields(kind):
+        if out.get(name) is not None:
+            out[name] = change(out[name])
+    if isinstance(out.get("headers"), dict):
+        out["headers"] = {k: change(v) for k, v in out["headers"].items()}
+    return out
+
+
+def seal(kind: str, data: dict[str, Any], keyring: crypto.Keyring | None) -> dict[str, Any]:
+    """A config to store: its plaintext secrets encrypted (unchanged without a key ring)."""
+    if keyring is None:
+        return data
+    return _map_secrets(kind, data, lambda v: keyring.seal(v) if isinstance(v, str) else v)
+
+
+def unseal(kind: str, data: dict[str, Any] | None, keyring: crypto.Keyring | None) -> dict[str, Any]:
+    """A stored config with its secrets in plaintext (raises crypto.SecretsKeyError)."""
+    return _map_secrets(kind, data, lambda v: crypto.open_value(v, keyring))
+
+
+def reseal(kind: str, data: dict[str, Any] | None, keyring: crypto.Keyring) -> dict[str, Any]:
+    """A stored config with every secret encrypted with the key ring's first key."""
+    return _map_secrets(kind, data, lambda v: crypto.reseal(v, keyring))

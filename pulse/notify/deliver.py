@@ -27,8 +27,9 @@ import httpx
 import orjson
 from pydantic import BaseModel, SecretStr, ValidationError
 
+from pulse import crypto
 from pulse.config import Settings
-from pulse.notify import ssrf
+from pulse.notify import configs, ssrf
 from pulse.notify.channels import CHANNELS
 from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
@@ -107,9 +108,12 @@ async def deliver_once(
         return refused("channel_unsupported")
     raw = orjson.loads(raw_config) if isinstance(raw_config, str | bytes) else raw_config
     try:
+        raw = configs.unseal(kind, raw, ctx.keyring) if isinstance(raw, dict) else raw
         config = channel.Config.model_validate(raw)
     except ValidationError as exc:
         return refused(config_error(exc))
+    except crypto.SecretsKeyError as exc:
+        return refused(f"secrets_key: {exc}")
     if gate is not None and (held := await gate(kind, channel, config)) is not None:
         return _outcome(held, [], started)
     try:
@@ -142,6 +146,7 @@ def send_context(settings: Settings, message_id: str) -> SendContext:
         mqtt_url=settings.mqtt_url,
         ca_file=settings.notify_ca_file,
         timeout=settings.notify_http_timeout,
+        keyring=crypto.Keyring.from_settings(settings),
     )
 
 

@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 
 from pulse.config import Settings
+from pulse.crypto import Keyring
 from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
@@ -162,6 +163,7 @@ def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> No
         mqtt_url=settings.mqtt_url,
         ca_file=settings.notify_ca_file,
         timeout=settings.notify_http_timeout,
+        keyring=Keyring.from_settings(settings),
         retry=RetryPolicy(
             settings.notify_max_attempts,
             settings.notify_backoff_base_seconds,

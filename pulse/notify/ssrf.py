@@ -4,7 +4,10 @@
 send time (after DNS resolution every resolved address is checked, and the connection goes to a
 checked address). Refused: private, loopback, link-local
 (including the 169.254.169.254 metadata address), CGNAT 100.64/10, multicast, reserved and
-unspecified addresses, IPv6 unique-local, and metadata host names. Loopback is allowed only when
+unspecified addresses, IPv6 unique-local, and metadata host names. IPv6 transition addresses that
+carry an IPv4 address a relay would reach are refused too: 6to4 (`2002::/16`), Teredo (`2001::/32`) and
+NAT64 (`64:ff9b::/96`, `64:ff9b:1::/48`) — whatever IPv4 they embed, since a relay or gateway on the
+path may route them into a private network; an IPv4-mapped address is checked as its IPv4 address. Loopback is allowed only when
 PULSE_NOTIFY_ALLOW_LOOPBACK is set (development and tests); PULSE_NOTIFY_ALLOWED_HOSTS lists
 operator-approved on-premise targets (host names or CIDRs) that skip the address check.
 Redirects are never followed (`channels.base.post_json`), so a redirect cannot reach such an address.
@@ -22,6 +25,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 CGNAT = ipaddress.ip_network("100.64.0.0/10")
+SIX_TO_FOUR = ipaddress.ip_network("2002::/16")
+TEREDO = ipaddress.ip_network("2001::/32")
+NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 METADATA_HOSTS = {"metadata.google.internal", "metadata", "instance-data"}
 DNS_TIMEOUT = 5.0
 
@@ -63,6 +69,13 @@ def address_refusal(ip: IPAddress, policy: Policy) -> str | None:
         return None
     if ip.is_loopback:
         return None if policy.allow_loopback else "loopback"
+    if ip.version == 6:
+        if ip in SIX_TO_FOUR:
+            return "6to4"
+        if ip in TEREDO:
+            return "teredo"
+        if any(ip in net for net in NAT64):
+            return "nat64"
     if ip.is_link_local:
         return "link_local"  # includes 169.254.169.254 (cloud metadata) and fe80::/10
     if ip.version == 4 and ip in CGNAT:

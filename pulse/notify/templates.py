@@ -32,9 +32,11 @@ value (autoescape), and the `safe` filter does not exist, so alert data cannot i
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -194,6 +196,31 @@ def render(source: str, values: Mapping[str, Any], *, html: bool = False) -> str
         raise TemplateError(_describe(exc)) from None
     finally:
         _budget.reset(token)
+
+
+# Renders run in a small pool of their own, never in the event loop nor in the default executor: a
+# burst of slow renders (each up to MAX_SECONDS) would otherwise take every default-executor thread, and
+# DNS resolution (getaddrinfo) and other off-loop work of unrelated requests would queue behind them.
+RENDER_THREADS = 2
+RENDER_QUEUE_SECONDS = 15.0  # a render that cannot start and finish within this is refused
+_render_pool: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _render_pool
+    if _render_pool is None:
+        _render_pool = ThreadPoolExecutor(max_workers=RENDER_THREADS, thread_name_prefix="pulse-render")
+    return _render_pool
+
+
+async def off_loop(func: Callable[..., Any], *args: Any) -> Any:
+    """`func(*args)` (a render) in the bounded render pool; TemplateError when it waits too long."""
+    loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(RENDER_QUEUE_SECONDS):
+            return await loop.run_in_executor(_pool(), functools.partial(func, *args))
+    except TimeoutError:
+        raise TemplateError("template rendering is busy; try again") from None
 
 
 def _collect(chunks: Iterable[str]) -> str:

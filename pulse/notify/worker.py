@@ -35,6 +35,7 @@ import orjson
 
 from pulse import metrics
 from pulse.backoff import full_jitter
+from pulse.crypto import Keyring
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.notify import ssrf
@@ -77,6 +78,7 @@ class Worker:
         mqtt_url: str | None = None,
         ca_file: str | None = None,
         timeout: float = 10.0,
+        keyring: Keyring | None = None,
         retry: RetryPolicy | None = None,
         stuck_after: timedelta = timedelta(minutes=5),
         name: str | None = None,
@@ -85,7 +87,9 @@ class Worker:
     ):
         self._pool = pool
         self._http = http
-        self.context = SendContext(policy, "", 0, mqtt_url=mqtt_url, ca_file=ca_file, timeout=timeout)
+        self.context = SendContext(
+            policy, "", 0, mqtt_url=mqtt_url, ca_file=ca_file, timeout=timeout, keyring=keyring
+        )
         self.retry = retry or RetryPolicy()
         self.stuck_after = stuck_after
         self.name = name or f"notify-{uuid.uuid4().hex[:12]}"

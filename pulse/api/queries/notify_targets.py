@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from pulse import crypto
 from pulse.config import Settings
 from pulse.db.patch import update_row
 from pulse.errors import PulseError
@@ -55,7 +56,7 @@ def show_config(kind: str, data: Any) -> dict[str, Any]:
 async def checked_config(
     kind: str, raw: dict[str, Any], settings: Settings, errors: ConfigErrors = CUSTOMER_ERRORS
 ) -> dict[str, Any]:
-    """Validate with the channel and check its targets; the JSON to store, or a 422."""
+    """Validate with the channel and check its targets; the JSON to store (secrets sealed), or a 422."""
     if kind not in CHANNELS:
         raise PulseError(422, "unsupported_type", f"no channel handles type {kind!r}")
     try:
@@ -66,7 +67,7 @@ async def checked_config(
         raise errors.invalid(str(exc), exc.fields) from None
     except (ValueError, ssrf.Blocked) as exc:  # a channel's own check refusing something else
         raise errors.invalid(f"invalid {kind} config", ["config"]) from exc
-    return configs.stored(config)
+    return configs.seal(kind, configs.stored(config), crypto.Keyring.from_settings(settings))
 
 
 async def new_config(
@@ -89,8 +90,8 @@ async def new_config(
 
 @dataclass(frozen=True)
 class Target:
-    """A row of either target table in one shape. `config` is as stored (real secrets): show it with
-    `shown_config`."""
+    """A row of either target table in one shape. `config` is as stored (secrets sealed, or plaintext in
+    rows from before encryption): show it with `shown_config`."""
 
     tenant_id: str
     id: Any  # a UUID (integrations) or a bigint (notification channels)
@@ -228,7 +229,8 @@ async def update_target(
 ) -> Target:
     """Change `current` (found with `lock=True`): `columns` are the shared `name` and `enabled`; `kind`
     may only repeat the current one (422 `type_immutable`); a new `config` replaces the whole config,
-    keeping stored secrets where it sends the mask back."""
+    keeping stored secrets where it sends the mask back while its destination is unchanged (else 422
+    `invalid_config` naming the masked fields)."""
     if kind is not None and kind != current.kind:
         raise PulseError(
             422, "type_immutable", f"the type of {t.noun} {current.id} cannot change (it is {current.kind!r})"
@@ -241,9 +243,15 @@ async def update_target(
     if columns:
         raise TypeError(f"not a target column: {', '.join(columns)}")
     if config is not None:
-        incoming = (
-            configs.unmask(current.kind, config, current.config) if current.kind in CHANNELS else config
-        )
+        incoming = config
+        if current.kind in CHANNELS:
+            try:
+                stored = configs.unseal(current.kind, current.config, crypto.Keyring.from_settings(settings))
+                incoming = configs.unmask(current.kind, config, stored)
+            except configs.ConfigInvalid as exc:  # a kept secret for a new destination
+                raise CUSTOMER_ERRORS.invalid(str(exc), exc.fields) from None
+            except crypto.SecretsKeyError as exc:
+                raise PulseError(500, "secrets_key", str(exc)) from None
         values[t.config] = await checked_config(current.kind, incoming, settings)
     if not values:
         return current

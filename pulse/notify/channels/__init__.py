@@ -1,4 +1,6 @@
 """Channel registry: `CHANNELS[kind]` is a module with `kind`, `Config` (its validated settings),
+`DESTINATION_FIELDS` (the `Config` fields that say where its secrets go: a masked secret sent back is
+kept only while these are unchanged),
 `check` (save-time outbound-safety check of its targets), `render` and `send`; optionally
 `rate_limit(config) -> (target, per_second, burst)` for providers that limit a target's rate, and
 `async after_test(event, config, http, ctx)` for channels whose test send leaves something at the
@@ -17,13 +19,16 @@ from pulse.notify.channels import email, mqtt, pagerduty, slack, snmp, teams, we
 
 
 def conforming(module: ModuleType) -> ModuleType:
-    for name in ("kind", "Config", "check", "render", "send"):
+    for name in ("kind", "Config", "DESTINATION_FIELDS", "check", "render", "send"):
         if not hasattr(module, name):
             raise TypeError(f"channel {module.__name__} lacks {name}")
     if not (isinstance(module.Config, type) and issubclass(module.Config, BaseModel)):
         raise TypeError(f"channel {module.__name__}: Config must be a pydantic model")
     if module.Config.model_config.get("extra") != "forbid":
         raise TypeError(f"channel {module.__name__}: Config must forbid extra fields")
+    fields = module.DESTINATION_FIELDS
+    if not isinstance(fields, tuple) or not set(fields) <= set(module.Config.model_fields):
+        raise TypeError(f"channel {module.__name__}: DESTINATION_FIELDS must be a tuple of Config fields")
     for name in ("send", "check", "after_test"):
         hook = getattr(module, name, None)
         if hook is not None and not inspect.iscoroutinefunction(hook):

@@ -10,6 +10,7 @@ import httpx
 from pydantic import ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from pulse.crypto import Keyring
 from pulse.notify import ssrf
 
 
@@ -146,3 +147,4 @@ class SendContext:
     mqtt_url: str | None = None  # Pulse's own broker: the default target of the mqtt channel
     ca_file: str | None = None  # extra trusted CAs for outbound TLS (PULSE_NOTIFY_CA_FILE)
     timeout: float = 10.0  # seconds one outbound exchange may take (PULSE_NOTIFY_HTTP_TIMEOUT)
+    keyring: Keyring | None = None  # opens the stored config's sealed secrets (PULSE_SECRETS_KEY)

@@ -46,6 +46,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
 
 kind = "email"
+DESTINATION_FIELDS = ("smtp_host", "smtp_port")  # where the SMTP password is sent
 
 MAX_SUBJECT = 255
 MAX_DETAIL = 200
@@ -226,8 +227,8 @@ async def check(config: Config, policy: ssrf.Policy) -> None:
 
 async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:
     try:
-        # A template may use its whole time budget: off the event loop, so other sends keep going.
-        content = await asyncio.to_thread(render, event, config)
+        # A template may use its whole time budget: in the render pool, so other work keeps going.
+        content = await templates.off_loop(render, event, config)
     except templates.TemplateError as exc:
         return SendResult(False, False, Reason.CONFIG_INVALID, detail=f"template_error: {exc}")
     try:

@@ -39,6 +39,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult, field_er
 from pulse.notify.events import AlertEvent
 
 kind = "mqtt"
+DESTINATION_FIELDS = ("broker_url",)  # where the password is sent (None: Pulse's own broker)
 
 PLACEHOLDERS = frozenset(
     {"tenant_id", "severity", "severity_label", "site_id", "device_id", "alert_id", "alert_type", "event"}

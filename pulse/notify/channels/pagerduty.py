@@ -18,6 +18,7 @@ from pulse.notify.channels.base import SendContext, SendResult, post_json
 from pulse.notify.events import AlertEvent
 
 kind = "pagerduty"
+DESTINATION_FIELDS = ("url",)  # where the routing key is sent (the Events API, or a test receiver)
 
 DEFAULT_URL = "https://events.pagerduty.com/v2/enqueue"
 MAX_SUMMARY = 1024

@@ -13,6 +13,7 @@ from pulse.notify.channels.base import SendContext, SendResult, post_json
 from pulse.notify.events import AlertEvent
 
 kind = "slack"
+DESTINATION_FIELDS = ("url",)  # the webhook URL is itself the secret
 
 COLOURS = {"CRITICAL": "#d32f2f", "WARNING": "#f9a825", "INFO": "#1976d2"}
 RESOLVED_COLOUR = "#2e7d32"

@@ -56,6 +56,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult, field_er
 from pulse.notify.events import AlertEvent
 
 kind = "snmp"
+DESTINATION_FIELDS = ("host", "port")  # where the community or v3 keys are sent
 
 DEFAULT_OID_PREFIX = "1.3.6.1.4.1.99999"
 # 0x80 | enterprise 99999 (the default prefix's), format 4 (text), "pulse": RFC 3411 SnmpEngineID.

@@ -6,7 +6,6 @@ text when it is a JSON object or array, else `{"message": <rendered text>}`.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
@@ -18,6 +17,7 @@ from pulse.notify.channels.base import Reason, SendContext, SendResult, post_jso
 from pulse.notify.events import AlertEvent
 
 kind = "webhook"
+DESTINATION_FIELDS = ("url",)  # where the signing secret and header values are sent
 
 RESERVED_HEADERS = {
     "content-type",
@@ -65,8 +65,8 @@ async def check(config: Config, policy: ssrf.Policy) -> None:
 
 async def send(event: AlertEvent, config: Config, http: httpx.AsyncClient, ctx: SendContext) -> SendResult:
     try:
-        # A template may use its whole time budget: off the event loop, so other sends keep going.
-        payload = await asyncio.to_thread(render, event, config)
+        # A template may use its whole time budget: in the render pool, so other work keeps going.
+        payload = await templates.off_loop(render, event, config)
     except templates.TemplateError as exc:
         return SendResult(False, False, Reason.CONFIG_INVALID, detail=f"template_error: {exc}")
     body = orjson.dumps(payload)  # signed below: the signatures cover exactly these bytes

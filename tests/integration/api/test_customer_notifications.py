@@ -12,10 +12,12 @@ import asyncpg
 import httpx
 import pytest
 
-from pulse.notify import signing, ssrf
+from pulse import crypto
+from pulse.notify import configs, signing, ssrf
 from pulse.notify.configs import MASK
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.worker import RetryPolicy, Worker
+from tests.conftest import TEST_SECRETS_KEY
 from tests.factories import make_alert, make_integration
 from tests.integration.api.helpers import bearer, seed_resources
 from tests.integration.notify.helpers import Answer, Receiver, dispatch, fetch
@@ -45,6 +47,13 @@ def verify(request, secret: str) -> None:
     assert headers["x-signature-sha256"] == signing.legacy_signature(secret, request.body)
 
 
+def opened(kind: str, stored: dict, *plaintexts: str) -> dict:
+    """A stored config with its secrets decrypted, after checking the row holds none of `plaintexts`."""
+    for secret in plaintexts:
+        assert secret not in str(stored)
+    return configs.unseal(kind, stored, crypto.Keyring.parse(TEST_SECRETS_KEY))
+
+
 async def create(client, headers, path: str, body: dict) -> dict:
     response = await client.post(path, headers=headers, json=body)
     assert response.status_code == 201, response.text
@@ -72,17 +81,29 @@ async def test_integration_crud_masks_secrets_and_keeps_them(app, client, pool, 
                 "total"
             ] == total
 
-        # A form round trip: the masked config comes back with a new URL path; secrets are kept.
-        round_trip = {**created["config"], "url": receiver.url + "/v2"}
+        # The masked config sent back to a new URL would send the hidden secrets there: refused,
+        # naming the masked fields; nothing changes.
+        moved = {**created["config"], "url": receiver.url + "/v2"}
+        refused = await client.patch(url, headers=admin, json={"name": "Renamed", "config": moved})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["error"] == "invalid_config"
+        assert refused.json()["detail"]["fields"] == ["secret", "headers.Authorization"]
+        assert "url changed" in refused.json()["detail"]["message"]
+        assert (await client.get(url, headers=admin)).json() == created
+        # A form round trip to the same URL keeps the secrets.
         patched = await client.patch(
-            url, headers=admin, json={"name": "Renamed", "config": round_trip, "type": "webhook"}
+            url, headers=admin, json={"name": "Renamed", "config": created["config"], "type": "webhook"}
         )
         assert patched.status_code == 200, patched.text
         assert patched.json()["name"] == "Renamed"
-        assert patched.json()["config"] == {**created["config"], "url": receiver.url + "/v2"}
+        assert patched.json()["config"] == created["config"]
         (stored,) = await fetch(pool, "SELECT config_json FROM integrations")
-        assert stored["config_json"]["secret"] == SECRET
-        assert stored["config_json"]["headers"] == {"Authorization": TOKEN}
+        secrets = opened("webhook", stored["config_json"], SECRET, TOKEN)
+        assert secrets["secret"] == SECRET and secrets["headers"] == {"Authorization": TOKEN}
+        # A new URL with the secrets typed again is a plain update.
+        retyped = {"url": receiver.url + "/v2", "secret": SECRET, "headers": {"Authorization": TOKEN}}
+        moved_ok = await client.patch(url, headers=admin, json={"config": retyped})
+        assert moved_ok.status_code == 200, moved_ok.text
 
         sent = await client.post(f"{url}/test", headers=admin)
         assert sent.status_code == 200, sent.text
@@ -234,8 +255,51 @@ async def test_test_send_is_limited_to_five_a_minute_and_leaves_no_job(client, p
             verify(request, SECRET)
     jobs = await fetch(pool, "SELECT count(*) AS n FROM delivery_jobs")
     assert jobs[0]["n"] == 0
-    slots = await fetch(pool, "SELECT action FROM rate_limits")
-    assert [r["action"] for r in slots] == [f"test_delivery:{created['integration_id']}"] * 5
+    slots = await fetch(pool, "SELECT action FROM rate_limits ORDER BY action")
+    actions = [r["action"] for r in slots]
+    assert actions[:5] == ["test_send"] * 5 and len(set(actions[5:])) == 1
+    assert actions[5].startswith("test_send:") and "127.0.0.1" not in actions[5]
+
+
+async def test_test_sends_are_limited_per_destination_and_per_tenant(client, admin) -> None:
+    async with Receiver() as receiver:
+        # a second integration and a channel with the same URL share the destination's five
+        same = [
+            await create(
+                client, admin, "/customer/integrations", {"name": f"i{i}", "config": {"url": receiver.url}}
+            )
+            for i in range(2)
+        ]
+        channel = await create(
+            client,
+            admin,
+            "/customer/notification-channels",
+            {"name": "c", "channel_type": "webhook", "config": {"url": receiver.url}},
+        )
+        urls = [f"/customer/integrations/{t['integration_id']}/test" for t in same]
+        urls.append(f"/customer/notification-channels/{channel['channel_id']}/test")
+        statuses = [(await client.post(urls[i % 3], headers=admin)).status_code for i in range(7)]
+        assert statuses == [200] * 5 + [429] * 2
+        assert len(receiver.requests) == 5
+        limited = await client.post(urls[2], headers=admin)
+        assert "destination" in limited.json()["detail"]
+
+        # other destinations of the tenant: 20 a minute in all, whatever the URLs
+        others = [
+            await create(
+                client,
+                admin,
+                "/customer/integrations",
+                {"name": f"o{i}", "config": {"url": f"{receiver.url}/{i}"}},
+            )
+            for i in range(4)
+        ]
+        sent = []
+        for i in range(16):
+            url = f"/customer/integrations/{others[i % 4]['integration_id']}/test"
+            sent.append((await client.post(url, headers=admin)).status_code)
+        assert sent == [200] * 15 + [429]
+        assert "tenant" in (await client.post(url, headers=admin)).json()["detail"]
 
 
 async def test_pagerduty_test_send_resolves_the_incident_it_opened(client, admin) -> None:
@@ -386,10 +450,8 @@ async def test_channels_crud_put_keeps_masked_secrets_and_test_has_no_side_effec
         assert replaced.status_code == 200, replaced.text
         assert replaced.json()["name"] == "Ops 2" and replaced.json()["is_enabled"] is False
         (stored,) = await fetch(pool, "SELECT config FROM notification_channels")
-        assert (
-            stored["config"]["secret"] == SECRET
-            and stored["config"]["headers"]["X-Api-Key"] == "key-1234567890"
-        )
+        secrets = opened("webhook", stored["config"], SECRET, "key-1234567890")
+        assert secrets["secret"] == SECRET and secrets["headers"]["X-Api-Key"] == "key-1234567890"
         other_kind = await client.put(
             url, headers=admin, json={"name": "x", "channel_type": "slack", "config": {"url": receiver.url}}
         )
@@ -428,6 +490,35 @@ async def test_channels_crud_put_keeps_masked_secrets_and_test_has_no_side_effec
     assert (await client.delete(url, headers=admin)).status_code == 204
     assert (await client.get(url, headers=admin)).status_code == 404
     assert (await client.post(f"{url}/test", headers=admin)).status_code == 404
+
+
+async def test_a_masked_secret_is_kept_only_for_the_same_smtp_server(client, pool, admin) -> None:
+    config = {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": 2525,
+        "smtp_user": "alerts",
+        "smtp_password": "smtp-pass-123456",
+        "from_address": "alerts@pulse.example",
+        "to": ["ops@pulse.example"],
+    }
+    channel = await create(
+        client,
+        admin,
+        "/customer/notification-channels",
+        {"name": "Mail", "channel_type": "email", "config": config},
+    )
+    shown = channel["config"]
+    assert shown["smtp_password"] == MASK
+    url = f"/customer/notification-channels/{channel['channel_id']}"
+    for moved in ({**shown, "smtp_host": "127.0.0.2"}, {**shown, "smtp_port": 25}):
+        refused = await client.patch(url, headers=admin, json={"config": moved})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"]["fields"] == ["smtp_password"]
+    kept = await client.patch(url, headers=admin, json={"config": {**shown, "to": ["noc@pulse.example"]}})
+    assert kept.status_code == 200, kept.text
+    (stored,) = await fetch(pool, "SELECT config FROM notification_channels")
+    assert opened("email", stored["config"], "smtp-pass-123456")["smtp_password"] == "smtp-pass-123456"
+    assert stored["config"]["smtp_host"] == "127.0.0.1" and stored["config"]["to"] == ["noc@pulse.example"]
 
 
 async def test_routing_rules_crud(client, pool, tenants, admin) -> None:

@@ -31,7 +31,9 @@ def fake_channel(send, **hooks) -> types.ModuleType:
     async def check(config, policy):
         return None
 
-    module.__dict__.update(kind="fake", Config=FakeConfig, check=check, render=lambda e, c: {}, send=send)
+    module.__dict__.update(
+        kind="fake", Config=FakeConfig, DESTINATION_FIELDS=(), check=check, render=lambda e, c: {}, send=send
+    )
     module.__dict__.update(hooks)
     return module
 

@@ -26,6 +26,13 @@ STRICT = ssrf.Policy()
         ("http://localhost/hook", "loopback"),
         ("http://metadata.google.internal/x", "metadata"),
         ("ftp://example.com/x", "url_invalid"),
+        # IPv6 transition addresses a relay would forward to the IPv4 they embed
+        ("http://[2002:a00:1::1]/hook", "6to4"),  # 10.0.0.1
+        ("http://[2002:808:808::1]/hook", "6to4"),  # even a public one: the relay is not ours
+        ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook", "teredo"),
+        ("http://[64:ff9b::a00:1]/hook", "nat64"),  # 10.0.0.1
+        ("http://[64:ff9b::a9fe:a9fe]/hook", "nat64"),  # 169.254.169.254
+        ("http://[64:ff9b:1::a00:1]/hook", "nat64"),
     ],
 )
 async def test_refused(url, why):

@@ -196,7 +196,6 @@ async def test_channel(
 ) -> DeliveryTestResult:
     """Send a test event (alert 0, `TEST` on `test-device`, severity 3) through this channel only, now,
     and answer what happened. No rule, job or log row is created and nothing is retried; at most 5 per
-    60 s per channel (429 with Retry-After). Disabled channels can be tested too."""
+    60 s per destination and 20 per tenant (429 with Retry-After). Disabled channels can be tested too."""
     settings = request.app.state.settings
-    action = f"test_channel:{channel_id}"
-    return await test_target(principal, pool, settings, NOTIFICATION_CHANNELS, channel_id, action)
+    return await test_target(principal, pool, settings, NOTIFICATION_CHANNELS, channel_id)

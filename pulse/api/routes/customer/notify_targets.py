@@ -4,6 +4,7 @@ rate-limited test send."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -18,6 +20,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from pulse import crypto
 from pulse.api.deps import _tenant_db, tenant_of
 from pulse.api.errors import ErrorBody
 from pulse.api.queries import notify_targets as store
@@ -25,12 +28,12 @@ from pulse.config import Settings
 from pulse.db import locks
 from pulse.errors import PulseError
 from pulse.identity.principal import Principal
-from pulse.notify import deliver
+from pulse.notify import configs, deliver
 from pulse.notify.events import AlertEvent
 from pulse.notify.targets import TargetTable
 
 MAX_CONFIG_BYTES = 16 * 1024
-TEST_SENDS, TEST_WINDOW_SECONDS = 5, 60
+TEST_SENDS, TENANT_TEST_SENDS, TEST_WINDOW_SECONDS = 5, 20, 60
 
 # Alert types the evaluator produces for a tenant (SYSTEM_HEALTH exists only in the synthetic
 # `__system__` tenant, so no customer route or rule could ever match it).
@@ -97,39 +100,58 @@ class DeliveryTestResult(BaseModel):
     message_id: str = Field(description="The `webhook-id` / message id the target received.")
 
 
-async def take_test_slot(conn: asyncpg.Connection, tenant_id: str, action: str) -> None:
-    """Count one test send of `action` in `rate_limits`: at most TEST_SENDS per TEST_WINDOW_SECONDS,
-    else 429 with Retry-After. Concurrent requests serialise on a transaction advisory lock, so they
-    cannot both see room for one; the action's expired rows are pruned on the way."""
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || $3))",
-        locks.NOTIFY_TEST_SEND_CLASS,
-        tenant_id,
-        action,
-    )
-    now = await conn.fetchval("SELECT clock_timestamp()")
-    await conn.execute(
-        "DELETE FROM rate_limits WHERE tenant_id = $1 AND action = $2 AND created_at <= $3::timestamptz - make_interval(secs => $4::int)",
-        tenant_id,
-        action,
-        now,
-        TEST_WINDOW_SECONDS,
-    )
-    used, oldest = await conn.fetchrow(
-        "SELECT count(*), min(created_at) FROM rate_limits WHERE tenant_id = $1 AND action = $2",
-        tenant_id,
-        action,
-    )
-    if used >= TEST_SENDS:
-        wait = TEST_WINDOW_SECONDS - (now - oldest).total_seconds()
-        raise PulseError(
-            429,
-            "rate_limited",
-            f"at most {TEST_SENDS} test sends per {TEST_WINDOW_SECONDS} s for one target",
-            {"Retry-After": str(max(1, math.ceil(wait)))},
+def _slot_key(settings: Settings, target: store.Target) -> str:
+    """The rate-limit key of a target's destination (`DESTINATION_FIELDS`): two targets that send to the
+    same place share it. Hashed, so a secret URL (Slack, Teams) is not stored in `rate_limits`; a
+    config that cannot be read is keyed by its target."""
+    try:
+        raw = configs.unseal(target.kind, target.config, crypto.Keyring.from_settings(settings))
+        where: Any = configs.destination(target.kind, configs.parse(target.kind, raw))
+    except (configs.ConfigInvalid, crypto.SecretsKeyError, KeyError):
+        where = {"target": str(target.id)}
+    digest = hashlib.sha256(orjson.dumps([target.kind, where], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"test_send:{digest[:32]}"
+
+
+async def take_test_slots(
+    conn: asyncpg.Connection, tenant_id: str, limits: list[tuple[str, int, str]]
+) -> None:
+    """Count one test send under every `(action, limit, what)` in `rate_limits`: at most `limit` per
+    TEST_WINDOW_SECONDS each, else 429 with Retry-After naming `what` and nothing counted. Concurrent
+    requests serialise on transaction advisory locks (taken in one order), so they cannot both see room
+    for one; the actions' expired rows are pruned on the way."""
+    for action in sorted(a for a, _, _ in limits):
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1, hashtext($2 || ':' || $3))",
+            locks.NOTIFY_TEST_SEND_CLASS,
+            tenant_id,
+            action,
         )
-    await conn.execute(
-        "INSERT INTO rate_limits (tenant_id, action, created_at) VALUES ($1, $2, $3)", tenant_id, action, now
+    now = await conn.fetchval("SELECT clock_timestamp()")
+    for action, limit, what in limits:
+        await conn.execute(
+            "DELETE FROM rate_limits WHERE tenant_id = $1 AND action = $2 AND created_at <= $3::timestamptz - make_interval(secs => $4::int)",
+            tenant_id,
+            action,
+            now,
+            TEST_WINDOW_SECONDS,
+        )
+        used, oldest = await conn.fetchrow(
+            "SELECT count(*), min(created_at) FROM rate_limits WHERE tenant_id = $1 AND action = $2",
+            tenant_id,
+            action,
+        )
+        if used >= limit:
+            wait = TEST_WINDOW_SECONDS - (now - oldest).total_seconds()
+            raise PulseError(
+                429,
+                "rate_limited",
+                f"at most {limit} test sends per {TEST_WINDOW_SECONDS} s {what}",
+                {"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+    await conn.executemany(
+        "INSERT INTO rate_limits (tenant_id, action, created_at) VALUES ($1, $2, $3)",
+        [(tenant_id, action, now) for action, _, _ in limits],
     )
 
 
@@ -165,18 +187,30 @@ async def send_test(settings: Settings, kind: str, raw: Any, event: AlertEvent) 
 
 
 async def test_target(
-    principal: Principal, pool: asyncpg.Pool, settings: Settings, t: TargetTable, target_id: Any, action: str
+    principal: Principal, pool: asyncpg.Pool, settings: Settings, t: TargetTable, target_id: Any
 ) -> DeliveryTestResult:
-    """Test-send to one of the tenant's targets: find it and take a test slot of `action` in a short
-    transaction, then send (404 for another tenant's target, 429 past the limit)."""
+    """Test-send to one of the tenant's targets: find it and take a test slot for its destination and
+    for the tenant in a short transaction, then send (404 for another tenant's target, 429 past a
+    limit: a second target with the same URL shares the destination's)."""
     tenant = tenant_of(principal)
     async with tenant_conn(principal, pool) as conn:
         target = await store.find_target(conn, t, tenant, target_id)
-        await take_test_slot(conn, tenant, action)
+        await take_test_slots(
+            conn,
+            tenant,
+            [
+                (_slot_key(settings, target), TEST_SENDS, "to one destination"),
+                ("test_send", TENANT_TEST_SENDS, "for one tenant"),
+            ],
+        )
     event = test_event(tenant, principal.display)
     return await send_test(settings, target.kind, target.config, event)
 
 
 TEST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    429: {"model": ErrorBody, "description": "More than 5 test sends within 60 s (see Retry-After)."}
+    429: {
+        "model": ErrorBody,
+        "description": "More than 5 test sends to one destination, or 20 by the tenant, within 60 s "
+        "(see Retry-After).",
+    }
 }
