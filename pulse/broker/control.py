@@ -31,6 +31,7 @@ log = get_logger("pulse.broker")
 
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 TIMEOUT = 10.0
+BATCH = 200  # devices per control message
 
 
 async def send(settings: Settings, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -88,6 +89,28 @@ async def apply(settings: Settings, commands: list[dict[str, Any]]) -> None:
 
 async def set_device_password(settings: Settings, tenant_id: str, device_id: str, password: str) -> None:
     await apply(settings, device_commands(tenant_id, device_id, password))
+
+
+async def set_device_passwords(settings: Settings, tenant_id: str, passwords: dict[str, str]) -> None:
+    """Many new devices of one tenant (an import), in messages of `BATCH` devices."""
+    items = list(passwords.items())
+    for start in range(0, len(items), BATCH):
+        commands = [
+            c for device_id, password in items[start : start + BATCH]
+            for c in device_commands(tenant_id, device_id, password)
+        ]  # fmt: skip
+        await apply(settings, commands)
+
+
+async def replace_token_clients(
+    settings: Settings, tenant_id: str, device_id: str, new: tuple[str, str] | None, revoked: list[str]
+) -> None:
+    """A device API token's account: `revoked` client ids deleted (their connections dropped), and the
+    `new` (client_id, password) created with the device's rights."""
+    commands: list[dict[str, Any]] = [{"command": "deleteClient", "username": u} for u in revoked]
+    if new is not None:
+        commands += device_commands(tenant_id, device_id, new[1], [new[0]])
+    await apply(settings, commands)
 
 
 async def remove_device(settings: Settings, tenant_id: str, device_id: str, extra: list[str] = ()) -> None:

@@ -7,9 +7,11 @@ import asyncio
 import aiomqtt
 import pytest
 
+from pulse.api.app import create_app
 from pulse.broker import control as broker_control
 from pulse.broker.access import device_username, ingest_subscription
 from tests.factories import make_device, make_tenant
+from tests.integration.api.helpers import bearer, client_for
 from tests.integration.broker.helpers import (
     client,
     connect_refused,
@@ -114,3 +116,42 @@ async def test_rotation_and_revocation_reach_the_broker_within_seconds(broker):
                 await live.publish("tenant/acme/device/dev-a/telemetry", b"x", qos=1)
                 await asyncio.sleep(5)
     assert await connect_refused(s, name, "new-password-0123456789", cid)
+
+
+async def _logs_in(s, username: str, password: str, identifier: str) -> bool:
+    """The account reaches the broker after the API's commit (a background task): wait a bounded while."""
+    for _ in range(50):
+        if not await connect_refused(s, username, password, identifier):
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+async def test_devices_and_api_tokens_made_through_the_customer_api_log_in(broker, pool):
+    s, _ = broker
+    app = create_app(s, pool)
+    async with client_for(app) as http:
+        admin = await bearer(app, ["tenant-admin"], "acme")
+        created = await http.post(
+            "/customer/devices", headers=admin, json={"device_id": "dev-new", "site_id": "default-site"}
+        )
+        assert created.status_code == 201, created.text
+        name = device_username("acme", "dev-new")
+        assert await _logs_in(s, name, created.json()["provision_token"], name)
+
+        first = (await http.post("/customer/devices/dev-new/tokens/rotate", headers=admin)).json()
+        assert await _logs_in(s, first["client_id"], first["password"], first["client_id"])
+        second = (await http.post("/customer/devices/dev-new/tokens/rotate", headers=admin)).json()
+        assert await _logs_in(s, second["client_id"], second["password"], second["client_id"])
+        assert await connect_refused(s, first["client_id"], first["password"], first["client_id"])
+
+        (token,) = (await http.get("/customer/devices/dev-new/tokens", headers=admin)).json()["tokens"]
+        gone = await http.delete(f"/customer/devices/dev-new/tokens/{token['id']}", headers=admin)
+        assert gone.status_code == 204
+    for _ in range(50):
+        if await connect_refused(s, second["client_id"], second["password"], second["client_id"]):
+            break
+        await asyncio.sleep(0.1)
+    assert await connect_refused(s, second["client_id"], second["password"], second["client_id"])
+    async with client(s, name, created.json()["provision_token"], name) as dev:  # its own rights only
+        assert refused(await dev.subscribe("tenant/acme/device/dev-a/commands/#"))

@@ -132,9 +132,15 @@ async def list_devices(
     response_model=DeviceCreated,
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def create_device(tenant: AdminTenantId, conn: TenantDb, body: DeviceCreate) -> DeviceCreated:
-    """Register a device and issue its provision token (shown once). 403/409 when no subscription has
-    room for it."""
+async def create_device(
+    tenant: AdminTenantId,
+    conn: TenantDb,
+    body: DeviceCreate,
+    settings: AppSettings,
+    background: BackgroundTasks,
+) -> DeviceCreated:
+    """Register a device and issue its provision token (shown once; also its broker password). 403/409
+    when no subscription has room for it."""
     created = await register_device(
         conn,
         tenant,
@@ -147,6 +153,9 @@ async def create_device(tenant: AdminTenantId, conn: TenantDb, body: DeviceCreat
     if body.tags:
         await replace_tags(conn, tenant, body.device_id, body.tags)
     assert created.provision_token
+    background.add_task(  # after the commit
+        broker_control.set_device_password, settings, tenant, body.device_id, created.provision_token
+    )
     return DeviceCreated(
         device=await require_device(conn, tenant, body.device_id),
         provision_token=created.provision_token,
