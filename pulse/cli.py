@@ -171,6 +171,29 @@ def run(
 
 
 app.command()(sim)
+
+
+@app.command("broker-accounts")
+def broker_accounts(
+    path: Annotated[str, typer.Argument(help="Where to write the dynamic-security JSON file.")],
+) -> None:
+    """Write Mosquitto's dynamic-security file from the database (run before the broker starts).
+
+    Needs PULSE_DATABASE_URL and PULSE_MQTT_SERVICE_SECRET; see deploy/mosquitto.conf.
+    """
+    from pathlib import Path
+
+    from pulse.broker.access import rebuild_file
+
+    settings = settings_or_exit().model_copy(update={"mqtt_auth": "dynsec"})
+
+    async def main() -> None:
+        count = await rebuild_file(settings, Path(path))
+        print(f"{count} broker accounts written to {path}", flush=True)
+
+    run_or_exit(main)
+
+
 app.add_typer(bench_app, name="bench")
 
 

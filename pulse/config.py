@@ -113,6 +113,23 @@ class Settings(BaseSettings):
         default="5", description="MQTT protocol for Pulse's own clients (3.1.1 for brokers without v5)."
     )
 
+    mqtt_auth: Literal["none", "dynsec"] | None = Field(
+        default=None,
+        description="Broker authentication: dynsec = Mosquitto's dynamic-security plugin with per-device "
+        "credentials and topic ACLs (pulse/broker/); none = anonymous broker. Unset: dynsec for the "
+        "Mosquitto `pulse up` embeds, none for an external broker.",
+    )
+    mqtt_service_secret: SecretStr | None = Field(
+        default=None,
+        description="Secret the broker passwords of Pulse's own clients (ingest, notify, admin) derive "
+        "from; every Pulse process needs the same one. `pulse up` generates it into the data dir.",
+    )
+    mqtt_anonymous_devices: bool = Field(
+        default=False,
+        description="With dynsec: let clients without credentials connect, publish-only to device topics "
+        "(tenant/+/device/+/+; ingest still checks the payload token). Never subscribe.",
+    )
+
     # --- ingest (MQTT and HTTP) ---
     ingest_topic: str = "tenant/+/device/+/+"
     ingest_shared_group: str = Field(

@@ -274,6 +274,12 @@ class EmbeddedPostgres:
                 continue
 
 
+def find_mosquitto() -> str | None:
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
+    )
+
+
 @dataclass
 class EmbeddedBroker:
     """An MQTT broker on 127.0.0.1: Mosquitto if installed, else amqtt in this process."""
@@ -282,6 +288,9 @@ class EmbeddedBroker:
     port: int = 1883
     prefer_mosquitto: bool = True
     kind: str = ""
+    # mosquitto.conf lines that authenticate clients (pulse/broker/access.py: the dynamic-security
+    # plugin); None = anonymous. amqtt cannot enforce them: it is refused with an auth configuration.
+    auth_conf: str | None = None
     process: subprocess.Popen | None = None
     _amqtt: object | None = None
 
@@ -297,11 +306,13 @@ class EmbeddedBroker:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not self.port or not port_is_free(self.port):
             self.port = free_port()
-        mosquitto = shutil.which("mosquitto") or next(
-            (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if os.access(p, os.X_OK)), None
-        )
+        mosquitto = find_mosquitto()
         if mosquitto and self.prefer_mosquitto:
             await self._start_mosquitto(mosquitto)
+        elif self.auth_conf is not None:
+            raise EmbeddedError(
+                "broker authentication needs Mosquitto (the amqtt fallback cannot enforce it)"
+            )
         else:
             await self._start_amqtt()
         await self._wait_ready(timeout)
@@ -310,14 +321,16 @@ class EmbeddedBroker:
         conf = self.data_dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
-            "persistence false\n"
+            + (self.auth_conf if self.auth_conf is not None else "allow_anonymous true\n")
+            + "persistence false\n"
             # The default (1000) silently drops messages for a subscriber that falls behind.
             "max_queued_messages 100000\n"
             "max_inflight_messages 1000\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\n"
         )
+        if self.auth_conf is not None:
+            self._hand_to_broker_user()
         log = (self.data_dir / "mosquitto.log").open("ab")
         self.process = subprocess.Popen(
             [binary, "-c", str(conf)],
@@ -327,6 +340,19 @@ class EmbeddedBroker:
         )
         log.close()
         self.kind = "mosquitto"
+
+    def _hand_to_broker_user(self) -> None:
+        """Started as root, Mosquitto drops to the `mosquitto` user: it must read (and the dynsec plugin
+        rewrite) its files in the data dir."""
+        if os.geteuid() != 0:
+            return
+        try:
+            entry = pwd.getpwnam("mosquitto")
+        except KeyError:
+            return
+        _ensure_traversable(self.data_dir)
+        for path in [self.data_dir, *self.data_dir.iterdir()]:
+            os.chown(path, entry.pw_uid, entry.pw_gid)
 
     async def _start_amqtt(self) -> None:
         from amqtt.broker import Broker  # imported lazily: only the fallback needs it

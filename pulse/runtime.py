@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from pulse import __version__
 from pulse.config import Settings
 from pulse.db.migrate import migrate_dsn
-from pulse.embedded import EmbeddedBroker, EmbeddedPostgres
+from pulse.embedded import EmbeddedBroker, EmbeddedPostgres, find_mosquitto
 from pulse.log import get_logger
 from pulse.services import SERVICES, load_service
 
@@ -58,6 +58,9 @@ async def run_until_stopped(main: Callable[[], Awaitable[None]]) -> None:
 
 async def run_services(settings: Settings, names: Sequence[str]) -> None:
     """Run services as tasks until one of them fails (which stops the rest) or we are cancelled."""
+    from pulse.broker.access import configure_process
+
+    configure_process(settings)  # the broker logins of this process's clients (notify's own-broker sends)
     tasks = {asyncio.create_task(load_service(n)(settings), name=n): n for n in names}
     health = asyncio.create_task(_report_alive(settings, names))
     try:
@@ -119,10 +122,24 @@ async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
         stack.push_async_callback(pg.stop)
         settings = settings.model_copy(update={"database_url": await pg.ensure_database("pulse")})
         database = f"embedded PostgreSQL at 127.0.0.1:{pg.port} (data in {pg.pgdata})"
+    key_source = "PULSE_ADMIN_KEY"
+    if settings.admin_key is None:
+        settings = settings.model_copy(update={"admin_key": SecretStr(_admin_key(settings.data_dir))})
+        key_source = f"in {admin_key_file(settings.data_dir)}"
+    if settings.secrets_key is None:  # zero setup still encrypts secrets at rest
+        settings = settings.model_copy(update={"secrets_key": SecretStr(_secrets_key(settings.data_dir))})
+    applied = await migrate_dsn(settings.database_url)  # before the broker: its accounts come from here
     if settings.mqtt_url:
         broker = f"external broker at {settings.mqtt_url}"
+        if settings.mqtt_auth is None:
+            settings = settings.model_copy(update={"mqtt_auth": "none"})
+        if settings.mqtt_auth == "dynsec":
+            broker += " (dynamic-security accounts)"
     else:
-        embedded = EmbeddedBroker(settings.data_dir / "broker", port=settings.embedded_mqtt_port)
+        settings, auth_conf, auth_note = await _embedded_broker_auth(settings)
+        embedded = EmbeddedBroker(
+            settings.data_dir / "broker", port=settings.embedded_mqtt_port, auth_conf=auth_conf
+        )
         await embedded.start()
         stack.push_async_callback(embedded.stop)
         update: dict[str, object] = {"mqtt_url": embedded.url}
@@ -133,17 +150,36 @@ async def start_platform(settings: Settings, stack: AsyncExitStack) -> Platform:
         broker = f"embedded {embedded.kind} at {embedded.url}"
         if embedded.port != settings.embedded_mqtt_port:
             broker += f" (port {settings.embedded_mqtt_port} was taken)"
-    key_source = "PULSE_ADMIN_KEY"
-    if settings.admin_key is None:
-        settings = settings.model_copy(update={"admin_key": SecretStr(_admin_key(settings.data_dir))})
-        key_source = f"in {admin_key_file(settings.data_dir)}"
-    if settings.secrets_key is None:  # zero setup still encrypts secrets at rest
-        settings = settings.model_copy(update={"secrets_key": SecretStr(_secrets_key(settings.data_dir))})
-    applied = await migrate_dsn(settings.database_url)
+        broker += f"\n             {auth_note}"
     platform = Platform(settings=settings, database=database, broker=broker, admin_key_source=key_source)
     if applied:
         platform.notes.append(f"applied {len(applied)} migration(s)")
     return platform
+
+
+async def _embedded_broker_auth(settings: Settings) -> tuple[Settings, str | None, str]:
+    """Authentication of the embedded broker: dynsec on Mosquitto unless PULSE_MQTT_AUTH=none; the amqtt
+    fallback cannot enforce it (it listens on loopback only)."""
+    from pulse.broker.access import mosquitto_auth_conf, rebuild_file
+
+    if find_mosquitto() is None:
+        if settings.mqtt_auth == "dynsec":
+            raise MissingSetting("PULSE_MQTT_AUTH=dynsec needs Mosquitto (apt-get install mosquitto)")
+        note = "amqtt fallback: loopback only, NO authentication or topic rules (install Mosquitto)"
+        return settings.model_copy(update={"mqtt_auth": "none"}), None, note
+    if settings.mqtt_auth == "none":
+        return settings, None, "anonymous (PULSE_MQTT_AUTH=none): any local client may publish and subscribe"
+    update: dict[str, object] = {"mqtt_auth": "dynsec"}
+    if settings.mqtt_service_secret is None:
+        update["mqtt_service_secret"] = SecretStr(_secret_file(settings.data_dir / "mqtt-service.key"))
+    settings = settings.model_copy(update=update)
+    path = settings.data_dir / "broker" / "dynamic-security.json"
+    accounts = await rebuild_file(settings, path)  # rebuilt from the database on every start
+    anonymous = settings.mqtt_anonymous_devices
+    note = f"authenticated: {accounts} accounts from the database, per-device topic rules (dynsec)" + (
+        "; anonymous devices may publish (never subscribe)" if anonymous else ""
+    )
+    return settings, mosquitto_auth_conf(path, allow_anonymous=anonymous), note
 
 
 def admin_key_file(data_dir: Path) -> Path:
@@ -152,7 +188,10 @@ def admin_key_file(data_dir: Path) -> Path:
 
 def _admin_key(data_dir: Path) -> str:
     """The admin API key `pulse up` generated on first start (mode 0600), reused afterwards."""
-    path = admin_key_file(data_dir)
+    return _secret_file(admin_key_file(data_dir))
+
+
+def _secret_file(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(32)

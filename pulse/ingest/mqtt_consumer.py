@@ -27,6 +27,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
+from pulse.broker.access import service_login
 from pulse.config import Settings
 from pulse.ingest.pipeline import Inbound
 from pulse.ingest.reasons import Reason
@@ -112,6 +113,9 @@ class MqttConsumer:
             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
             clean_session=None if v5 else False,
         )
+        login = service_login(settings, "ingest")  # None on an anonymous broker
+        if login is not None:
+            self._client.username_pw_set(*login)
         self._client.manual_ack_set(True)
         self._client.max_inflight_messages_set(1000)
         self._client.reconnect_delay_set(min_delay=1, max_delay=30)

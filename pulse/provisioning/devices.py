@@ -13,6 +13,7 @@ from typing import Literal
 
 import asyncpg
 
+from pulse.broker.access import hash_password
 from pulse.errors import PulseError
 from pulse.provisioning.tokens import hash_secret, new_activation_code, new_provision_token
 from pulse.subscriptions.limits import refresh_device_count, reserve_device_slot
@@ -117,7 +118,10 @@ async def register_device(
 
 
 async def _issue_token(conn: asyncpg.Connection, tenant_id: str, device_id: str, *, reason: str) -> str:
-    """A new provision token replaces any previous one; history keeps hashes and revocation times."""
+    """A new provision token replaces any previous one; history keeps hashes and revocation times.
+
+    The token is also the device's broker password (username `{tenant}/{device}`, pulse/broker/): the
+    broker's copy is a PBKDF2 hash, pushed live by the caller (pulse/broker/control.py)."""
     token = new_provision_token()
     token_hash = hash_secret(token)
     await conn.execute(
@@ -134,11 +138,12 @@ async def _issue_token(conn: asyncpg.Connection, tenant_id: str, device_id: str,
         token_hash,
     )
     await conn.execute(
-        "UPDATE device_registry SET provision_token_hash = $3, provisioned_at = now() "
+        "UPDATE device_registry SET provision_token_hash = $3, broker_password_hash = $4, provisioned_at = now() "
         "WHERE tenant_id = $1 AND device_id = $2",
         tenant_id,
         device_id,
         token_hash,
+        hash_password(token),
     )
     return token
 
@@ -211,6 +216,11 @@ async def set_device_status(
     if row is None:
         raise ProvisioningError(404, "device_not_found", f"no device {device_id!r}")
     if status == "REVOKED":
+        await conn.execute(
+            "UPDATE device_registry SET broker_password_hash = NULL WHERE tenant_id = $1 AND device_id = $2",
+            tenant_id,
+            device_id,
+        )
         await conn.execute(
             "UPDATE device_token_history SET revoked_at = now(), reason = 'REVOKED' "
             "WHERE tenant_id = $1 AND device_id = $2 AND revoked_at IS NULL",

@@ -27,6 +27,7 @@ def config_from_settings(settings: Settings, **overrides: object) -> SimConfig:
         admin_key=admin_key,
         mqtt_url=settings.mqtt_url or f"mqtt://127.0.0.1:{settings.embedded_mqtt_port}",
         api_url=f"http://{settings.http_host}:{settings.http_port}",
+        device_logins=settings.mqtt_auth == "dynsec",
     )
     for key, value in overrides.items():
         setattr(config, key, value)

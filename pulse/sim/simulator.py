@@ -42,6 +42,9 @@ class SimConfig:
     duration: float = 0.0  # seconds; 0 = until stopped
     seed: int = 42
     tokens: dict[str, str] = field(default_factory=dict)  # device_id -> provision token (skip provisioning)
+    # Each device connects with its own broker account ({tenant}/{device}, its token as password), as on
+    # an authenticated broker; False: one anonymous connection for all, the token in the payload only.
+    device_logins: bool = False
 
 
 @dataclass
@@ -52,6 +55,7 @@ class SimDevice:
     sensor: SensorState
     seq: int = 0
     silent_until: float = 0.0
+    mqtt: mqtt.Client | None = None  # its own connection (SimConfig.device_logins)
 
 
 @dataclass
@@ -120,6 +124,17 @@ class Simulator:
             await self.provision()
         if self.config.http:
             self._http = httpx.AsyncClient(base_url=self.config.api_url, timeout=10)
+        elif self.config.device_logins:
+            for device in self.devices:
+                username = f"{self.config.tenant_id}/{device.device_id}"
+                for attempt in range(20):  # the broker learns a new account right after the API's commit
+                    try:
+                        device.mqtt = await _connect_device(self.config.mqtt_url, username, device.token)
+                        break
+                    except SimError:
+                        if attempt == 19:
+                            raise
+                        await asyncio.sleep(0.5)
         else:
             self._mqtt = _connect_mqtt(self.config.mqtt_url)
         deadline = time.monotonic() + self.config.duration if self.config.duration else None
@@ -137,6 +152,9 @@ class Simulator:
             if self._mqtt is not None:
                 self._mqtt.disconnect()
                 self._mqtt.loop_stop()
+            for device in self.devices:
+                if device.mqtt is not None:
+                    device.mqtt.disconnect()
             if self._http is not None:
                 await self._http.aclose()
 
@@ -169,6 +187,11 @@ class Simulator:
                 if response.status_code != 202:
                     self.stats.errors += 1
                     return
+            elif device.mqtt is not None:
+                body["provision_token"] = device.token  # ingest still checks it (the broker did the login)
+                if device.mqtt.publish(topic, orjson.dumps(body), qos=self.config.qos).rc != 0:
+                    self.stats.errors += 1
+                    return
             else:
                 assert self._mqtt is not None
                 body["provision_token"] = device.token
@@ -199,4 +222,54 @@ def _connect_mqtt(url: str) -> mqtt.Client:
     client.reconnect_delay_set(1, 30)
     client.connect_async(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=30)
     client.loop_start()
+    return client
+
+
+class _LoopDriver:
+    """Drives one paho client from the asyncio loop (paho's socket callbacks) instead of a thread per
+    client, so thousands of simulated devices can each hold their own connection."""
+
+    def __init__(self, client: mqtt.Client):
+        self._loop = asyncio.get_running_loop()
+        self._client = client
+        self._misc: asyncio.Task | None = None
+        client.on_socket_open = self._opened
+        client.on_socket_close = self._closed
+        client.on_socket_register_write = lambda c, u, sock: self._loop.add_writer(sock, c.loop_write)
+        client.on_socket_unregister_write = lambda c, u, sock: self._loop.remove_writer(sock)
+
+    def _opened(self, client, userdata, sock) -> None:
+        self._loop.add_reader(sock, client.loop_read)
+        self._misc = self._loop.create_task(self._keepalive())
+
+    def _closed(self, client, userdata, sock) -> None:
+        self._loop.remove_reader(sock)
+        if self._misc is not None:
+            self._misc.cancel()
+
+    async def _keepalive(self) -> None:
+        while self._client.loop_misc() == mqtt.MQTT_ERR_SUCCESS:  # noqa: ASYNC110 - paho's periodic work
+            await asyncio.sleep(1)
+
+
+async def _connect_device(url: str, username: str, password: str, timeout: float = 15) -> mqtt.Client:
+    """A device's own authenticated connection (client id = username, as the broker requires)."""
+    parts = urlsplit(url)
+    client = mqtt.Client(
+        callback_api_version=mqtt.CallbackAPIVersion.VERSION2, client_id=username, protocol=mqtt.MQTTv311
+    )
+    client.username_pw_set(username, password)
+    client.max_queued_messages_set(1000)
+    connected: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def on_connect(client, userdata, flags, reason_code, properties) -> None:
+        if not connected.done():
+            connected.set_result(reason_code)
+
+    client.on_connect = on_connect
+    client._pulse_driver = _LoopDriver(client)  # type: ignore[attr-defined]  # kept alive with the client
+    client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=60)
+    reason = await asyncio.wait_for(connected, timeout)
+    if reason.is_failure:
+        raise SimError(f"the broker refused {username}: {reason}")
     return client

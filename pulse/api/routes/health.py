@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from pulse.broker.access import service_login
+
 router = APIRouter(tags=["health"])
 
 _PROBE_TIMEOUT = 3.0
@@ -39,9 +41,14 @@ async def _check_database(request: Request) -> str:
 
 
 async def _check_broker(request: Request) -> str:
-    host, port = request.app.state.settings.mqtt_host_port
+    settings = request.app.state.settings
+    host, port = settings.mqtt_host_port
+    username, password = service_login(settings, "notify") or (None, None)  # an authenticated broker
     try:
-        async with asyncio.timeout(_PROBE_TIMEOUT), aiomqtt.Client(host, port, timeout=_PROBE_TIMEOUT):
+        async with (
+            asyncio.timeout(_PROBE_TIMEOUT),
+            aiomqtt.Client(host, port, username=username, password=password, timeout=_PROBE_TIMEOUT),
+        ):
             pass
     except Exception as exc:
         return f"unreachable: {type(exc).__name__}"

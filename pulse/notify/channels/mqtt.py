@@ -34,6 +34,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from pulse.broker.access import process_login
 from pulse.notify import ssrf
 from pulse.notify.channels.base import Reason, SendContext, SendResult, field_errors
 from pulse.notify.events import AlertEvent
@@ -218,7 +219,11 @@ async def _broker(config: Config, ctx: SendContext) -> _Broker:
         if not ctx.mqtt_url:
             raise _NoBroker
         parts = urlsplit(ctx.mqtt_url)
-        return _Broker([parts.hostname], _port(parts), None, None, None, None, "Pulse's broker")
+        username, password = process_login("notify") or (
+            None,
+            None,
+        )  # its own account on an authenticated broker
+        return _Broker([parts.hostname], _port(parts), None, None, username, password, "Pulse's broker")
     parts = urlsplit(config.broker_url)
     port = _port(parts)
     addresses = [str(ip) for ip in await ssrf.check_host(parts.hostname, port, ctx.policy)]

@@ -3,12 +3,13 @@ No admin key — the code is the secret — so attempts are limited per client a
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, Field
 
-from pulse.api.deps import AdminDb
+from pulse.api.deps import AdminDb, AppSettings
 from pulse.api.errors import ErrorBody
 from pulse.api.routes.admin.models import DeviceId, TenantId
+from pulse.broker import control as broker_control
 from pulse.errors import PulseError
 from pulse.ingest.rate_limit import retry_after_header
 from pulse.provisioning.devices import activate_device
@@ -44,7 +45,11 @@ async def _limit_attempts(request: Request) -> None:
     responses={400: {"model": ErrorBody}, 429: {"model": ErrorBody}},
     dependencies=[Depends(_limit_attempts)],  # before the transaction opens
 )
-async def activate(body: Activation, conn: AdminDb) -> Activated:
-    """Exchange a one-time activation code for the device's provision token."""
+async def activate(
+    body: Activation, conn: AdminDb, settings: AppSettings, background: BackgroundTasks
+) -> Activated:
+    """Exchange a one-time activation code for the device's provision token, which is also its broker
+    password (username `{tenant_id}/{device_id}`, client id the same) on an authenticated broker."""
     token = await activate_device(conn, body.tenant_id, body.device_id, body.activation_code)
+    background.add_task(broker_control.set_device_password, settings, body.tenant_id, body.device_id, token)
     return Activated(tenant_id=body.tenant_id, device_id=body.device_id, provision_token=token)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 from pydantic import BaseModel, Field
 
 from pulse.api.deps import AdminDb, AdminKey, AppSettings
 from pulse.api.routes.admin.models import PROVISIONING_ERRORS, DeviceId, TenantId
+from pulse.broker import control as broker_control
 from pulse.provisioning.devices import ProvisioningError, register_device, rotate_token, set_device_status
 
 router = APIRouter(prefix="/api/admin/devices", tags=["admin"], dependencies=[AdminKey])
@@ -157,9 +158,14 @@ class RotatedToken(BaseModel):
 @router.post(
     "/{tenant_id}/{device_id}/rotate-token", response_model=RotatedToken, responses=PROVISIONING_ERRORS
 )
-async def rotate_device_token(tenant_id: str, device_id: str, conn: AdminDb) -> RotatedToken:
+async def rotate_device_token(
+    tenant_id: str, device_id: str, conn: AdminDb, settings: AppSettings, background: BackgroundTasks
+) -> RotatedToken:
     """Issue a new provision token; the old one stops working within the ingest cache TTL."""
     token = await rotate_token(conn, tenant_id, device_id)
+    background.add_task(
+        broker_control.set_device_password, settings, tenant_id, device_id, token
+    )  # after commit
     return RotatedToken(tenant_id=tenant_id, device_id=device_id, new_provision_token=token)
 
 
@@ -168,7 +174,10 @@ class Ok(BaseModel):
 
 
 @router.post("/{tenant_id}/{device_id}/revoke", response_model=Ok, responses=PROVISIONING_ERRORS)
-async def revoke_device(tenant_id: str, device_id: str, conn: AdminDb) -> Ok:
+async def revoke_device(
+    tenant_id: str, device_id: str, conn: AdminDb, settings: AppSettings, background: BackgroundTasks
+) -> Ok:
     """Revoke a device: its messages are refused (DEVICE_REVOKED) and its slot is freed."""
     await set_device_status(conn, tenant_id, device_id, "REVOKED")
+    background.add_task(broker_control.remove_device, settings, tenant_id, device_id)
     return Ok()

@@ -10,12 +10,13 @@ import re
 import secrets
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, BackgroundTasks, File, UploadFile
 from pydantic import BaseModel
 
-from pulse.api.deps import AdminTenantId, TenantDb
+from pulse.api.deps import AdminTenantId, AppSettings, TenantDb
 from pulse.api.errors import ErrorBody
 from pulse.api.queries.tags import replace_tags
+from pulse.broker import control as broker_control
 from pulse.errors import PulseError
 from pulse.provisioning.devices import ProvisioningError, register_device, valid_id
 from pulse.subscriptions.limits import CapacityError
@@ -85,6 +86,8 @@ async def import_devices(
             "device_type, site_id (default 'default-site'), tags (comma-separated)"
         ),
     ],
+    settings: AppSettings,
+    background: BackgroundTasks,
 ) -> ImportResult:
     try:
         text = (await _read_bounded(file)).decode("utf-8-sig")
@@ -136,6 +139,8 @@ async def import_devices(
             ImportRow(row=number, status="ok", device_id=device_id, provision_token=created.provision_token)
         )
     imported = sum(1 for r in results if r.status == "ok")
+    passwords = {r.device_id: r.provision_token for r in results if r.device_id and r.provision_token}
+    background.add_task(broker_control.set_device_passwords, settings, tenant, passwords)  # after the commit
     return ImportResult(
         total=len(results), imported=imported, failed=len(results) - imported, results=results
     )

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from pulse.api.deps import AdminTenantId, TenantDb, TenantId
+from pulse.api.deps import AdminTenantId, AppSettings, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
 from pulse.api.queries import devices as queries
@@ -25,6 +25,7 @@ from pulse.api.routes.params import (
     TagsFilter,
     split_list,
 )
+from pulse.broker import control as broker_control
 from pulse.errors import PulseError
 from pulse.provisioning.devices import register_device, rotate_token, set_device_status
 
@@ -131,9 +132,15 @@ async def list_devices(
     response_model=DeviceCreated,
     responses={409: {"model": ErrorBody}, 422: {"model": ErrorBody}},
 )
-async def create_device(tenant: AdminTenantId, conn: TenantDb, body: DeviceCreate) -> DeviceCreated:
-    """Register a device and issue its provision token (shown once). 403/409 when no subscription has
-    room for it."""
+async def create_device(
+    tenant: AdminTenantId,
+    conn: TenantDb,
+    body: DeviceCreate,
+    settings: AppSettings,
+    background: BackgroundTasks,
+) -> DeviceCreated:
+    """Register a device and issue its provision token (shown once; also its broker password). 403/409
+    when no subscription has room for it."""
     created = await register_device(
         conn,
         tenant,
@@ -146,6 +153,9 @@ async def create_device(tenant: AdminTenantId, conn: TenantDb, body: DeviceCreat
     if body.tags:
         await replace_tags(conn, tenant, body.device_id, body.tags)
     assert created.provision_token
+    background.add_task(  # after the commit
+        broker_control.set_device_password, settings, tenant, body.device_id, created.provision_token
+    )
     return DeviceCreated(
         device=await require_device(conn, tenant, body.device_id),
         provision_token=created.provision_token,
@@ -188,11 +198,18 @@ async def update_device(
 
 
 @router.delete("/{device_id}", response_model=DeviceStatusChange, responses={404: {"model": ErrorBody}})
-async def delete_device(tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId) -> DeviceStatusChange:
+async def delete_device(
+    tenant: AdminTenantId,
+    conn: TenantDb,
+    device_id: DeviceId,
+    settings: AppSettings,
+    background: BackgroundTasks,
+) -> DeviceStatusChange:
     """Soft delete: the device disappears from every list, its token stops working and its
     subscription slot is freed. Telemetry stays until retention removes it."""
     await require_device(conn, tenant, device_id)
     await set_device_status(conn, tenant, device_id, "DELETED")
+    background.add_task(broker_control.remove_device, settings, tenant, device_id)  # after the commit
     return DeviceStatusChange(device_id=device_id, status="deleted")
 
 
@@ -202,13 +219,18 @@ async def delete_device(tenant: AdminTenantId, conn: TenantDb, device_id: Device
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def decommission_device(
-    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId
+    tenant: AdminTenantId,
+    conn: TenantDb,
+    device_id: DeviceId,
+    settings: AppSettings,
+    background: BackgroundTasks,
 ) -> DeviceStatusChange:
     """Take the device out of service: token revoked, slot freed, hidden from lists by default."""
     device = await require_device(conn, tenant, device_id)
     if device.decommissioned_at is not None:
         raise PulseError(409, "already_decommissioned", f"device {device_id!r} is already decommissioned")
     await set_device_status(conn, tenant, device_id, "REVOKED", decommission=True)
+    background.add_task(broker_control.remove_device, settings, tenant, device_id)
     device = await require_device(conn, tenant, device_id)
     return DeviceStatusChange(
         device_id=device_id, status="REVOKED", decommissioned_at=device.decommissioned_at
@@ -221,11 +243,16 @@ async def decommission_device(
     responses={404: {"model": ErrorBody}},
 )
 async def rotate_provision_token(
-    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId
+    tenant: AdminTenantId,
+    conn: TenantDb,
+    device_id: DeviceId,
+    settings: AppSettings,
+    background: BackgroundTasks,
 ) -> ProvisionToken:
     """Issue a new provision token (shown once); the old one stops working within the ingest cache TTL."""
     device = await require_device(conn, tenant, device_id)
     if device.registry_status != "ACTIVE":
         raise PulseError(409, "device_not_active", f"device {device_id!r} is {device.registry_status}")
     token = await rotate_token(conn, tenant, device_id)
+    background.add_task(broker_control.set_device_password, settings, tenant, device_id, token)
     return ProvisionToken(device_id=device_id, provision_token=token)

@@ -1,0 +1,245 @@
+"""Who may do what on the broker, computed from the database (the one source of truth).
+
+Accounts (Mosquitto dynamic-security "clients"):
+- a device: username `{tenant}/{device}`, password = its provision token (issued at activation or
+  rotation, shown once); bound to client id = username so no device can take another client's id.
+- a device API token (`device_api_tokens`): username = its client_id, bound to that client id, same
+  rights as its device.
+- Pulse's services: `pulse-ingest`, `pulse-notify`, `pulse-admin`, passwords derived from
+  PULSE_MQTT_SERVICE_SECRET (HMAC), so every process of a deployment agrees without storing them.
+
+Rights (dynsec roles; the default denies every publish and subscribe):
+- device: publish `tenant/{t}/device/{d}/+`, subscribe `tenant/{t}/device/{d}/commands/#`;
+- ingest: subscribe exactly its subscription (`$share/{group}/tenant/+/device/+/+`) — nobody else
+  may join its group or read device topics;
+- notify: publish `alerts/#`; tenant readers (role `tenant/{t}/alerts`) subscribe `alerts/{t}/#`;
+- admin: the dynamic-security control topic (live changes, pulse/broker/control.py);
+- anonymous clients (only with PULSE_MQTT_ANONYMOUS_DEVICES): publish `tenant/+/device/+/+`, nothing else.
+
+Only a PBKDF2-SHA512 hash of a device password is stored (the format dynsec keeps in its own file), so
+the broker's file can be rebuilt from the database without any plaintext at rest.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from pulse.config import Settings
+
+ITERATIONS = 101  # Mosquitto's own default: the secrets are 256-bit random, a slow hash adds nothing
+SERVICE_NAMES = ("ingest", "notify", "admin")
+ANONYMOUS_GROUP = "anonymous-devices"
+DEVICE_TOPICS = "tenant/+/device/+/+"
+CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+
+
+def auth_enabled(settings: Settings) -> bool:
+    return settings.mqtt_auth == "dynsec"
+
+
+def service_username(name: str) -> str:
+    return f"pulse-{name}"
+
+
+def service_password(settings: Settings, name: str) -> str:
+    if settings.mqtt_service_secret is None:
+        raise ValueError("PULSE_MQTT_SERVICE_SECRET is needed when PULSE_MQTT_AUTH=dynsec")
+    key = settings.mqtt_service_secret.get_secret_value().encode()
+    return hmac.new(key, f"pulse-mqtt:{name}".encode(), hashlib.sha256).hexdigest()
+
+
+def service_login(settings: Settings, name: str) -> tuple[str, str] | None:
+    """(username, password) of one of Pulse's own broker clients; None on an anonymous broker."""
+    if not auth_enabled(settings):
+        return None
+    return service_username(name), service_password(settings, name)
+
+
+def device_username(tenant_id: str, device_id: str) -> str:
+    return f"{tenant_id}/{device_id}"
+
+
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = ITERATIONS) -> str:
+    salt = salt if salt is not None else os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"pbkdf2-sha512${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def password_matches(password: str, stored: str | None) -> bool:
+    if not stored:
+        return False
+    try:
+        _, iterations, salt, _ = stored.split("$")
+        expected = hash_password(password, salt=base64.b64decode(salt), iterations=int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(expected, stored)
+
+
+def _dynsec_password(stored: str) -> dict[str, Any]:
+    _, iterations, salt, digest = stored.split("$")
+    return {"password": digest, "salt": salt, "iterations": int(iterations)}
+
+
+def _acl(acltype: str, topic: str, allow: bool = True) -> dict[str, Any]:
+    return {"acltype": acltype, "topic": topic, "priority": 0, "allow": allow}
+
+
+def device_role_name(tenant_id: str, device_id: str) -> str:
+    return f"device/{tenant_id}/{device_id}"
+
+
+def device_role(tenant_id: str, device_id: str) -> dict[str, Any]:
+    base = f"tenant/{tenant_id}/device/{device_id}"
+    return {
+        "rolename": device_role_name(tenant_id, device_id),
+        "acls": [_acl("publishClientSend", f"{base}/+"), _acl("subscribePattern", f"{base}/commands/#")],
+    }
+
+
+def tenant_alerts_role(tenant_id: str) -> dict[str, Any]:
+    return {
+        "rolename": f"tenant/{tenant_id}/alerts",
+        "acls": [_acl("subscribePattern", f"alerts/{tenant_id}/#")],
+    }
+
+
+def ingest_subscription(settings: Settings) -> str:
+    group = settings.ingest_shared_group
+    return f"$share/{group}/{settings.ingest_topic}" if group else settings.ingest_topic
+
+
+def service_roles(settings: Settings) -> list[dict[str, Any]]:
+    return [
+        {"rolename": "pulse-ingest", "acls": [_acl("subscribeLiteral", ingest_subscription(settings))]},
+        {"rolename": "pulse-notify", "acls": [_acl("publishClientSend", "alerts/#")]},
+        {
+            "rolename": "pulse-admin",
+            "acls": [
+                _acl("publishClientSend", "$CONTROL/dynamic-security/#"),
+                _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),  # the default does not cover $
+                _acl("subscribePattern", "$CONTROL/dynamic-security/#"),
+            ],
+        },
+        {"rolename": ANONYMOUS_GROUP, "acls": [_acl("publishClientSend", DEVICE_TOPICS)]},
+    ]
+
+
+def device_client(username: str, stored_hash: str, tenant_id: str, device_id: str) -> dict[str, Any]:
+    return {
+        "username": username,
+        "clientid": username,
+        "textname": f"device {device_id} of {tenant_id}",
+        **_dynsec_password(stored_hash),
+        "roles": [{"rolename": device_role_name(tenant_id, device_id)}],
+    }
+
+
+async def desired_state(conn: asyncpg.Connection, settings: Settings) -> dict[str, Any]:
+    """The dynamic-security configuration (the plugin's JSON file format) for this database."""
+    clients: list[dict[str, Any]] = []
+    for name in SERVICE_NAMES:
+        stored = hash_password(service_password(settings, name))
+        clients.append(
+            {"username": service_username(name), "textname": f"Pulse {name}", **_dynsec_password(stored),
+             "roles": [{"rolename": f"pulse-{name}"}]}
+        )  # fmt: skip
+    roles = service_roles(settings)
+    devices = await conn.fetch(
+        """SELECT tenant_id, device_id, broker_password_hash FROM device_registry
+            WHERE status = 'ACTIVE' ORDER BY tenant_id, device_id"""
+    )
+    for row in devices:
+        roles.append(device_role(row["tenant_id"], row["device_id"]))
+        if row["broker_password_hash"]:
+            username = device_username(row["tenant_id"], row["device_id"])
+            clients.append(
+                device_client(username, row["broker_password_hash"], row["tenant_id"], row["device_id"])
+            )
+    tokens = await conn.fetch(
+        """SELECT t.tenant_id, t.device_id, t.client_id, t.broker_password_hash
+             FROM device_api_tokens t JOIN device_registry d USING (tenant_id, device_id)
+            WHERE t.revoked_at IS NULL AND t.broker_password_hash IS NOT NULL AND d.status = 'ACTIVE'"""
+    )
+    for row in tokens:
+        clients.append(
+            device_client(row["client_id"], row["broker_password_hash"], row["tenant_id"], row["device_id"])
+        )
+    for tenant in await conn.fetch(
+        "SELECT tenant_id FROM tenants WHERE status = 'ACTIVE' ORDER BY tenant_id"
+    ):
+        roles.append(tenant_alerts_role(tenant["tenant_id"]))
+    state: dict[str, Any] = {
+        "clients": clients,
+        "groups": [{"groupname": ANONYMOUS_GROUP, "roles": [{"rolename": ANONYMOUS_GROUP}]}],
+        "roles": roles,
+        "defaultACLAccess": {
+            "publishClientSend": False,
+            "publishClientReceive": True,
+            "subscribe": False,
+            "unsubscribe": True,
+        },
+    }
+    if settings.mqtt_anonymous_devices:
+        state["anonymousGroup"] = ANONYMOUS_GROUP
+    return state
+
+
+def write_dynsec_file(path: Path, state: dict[str, Any]) -> None:
+    """Atomically, mode 0600 (it holds password hashes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(state, handle)
+    tmp.replace(path)
+
+
+async def rebuild_file(settings: Settings, path: Path) -> int:
+    """Write the broker's dynsec file from the database; the number of accounts in it."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        state = await desired_state(conn, settings)
+    finally:
+        await conn.close()
+    write_dynsec_file(path, state)
+    return len(state["clients"])
+
+
+def mosquitto_auth_conf(dynsec_file: Path, *, allow_anonymous: bool) -> str:
+    """Lines of mosquitto.conf that switch the dynamic-security plugin on."""
+    plugin = next(
+        (p for p in ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+                     "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+                     "/usr/lib/mosquitto_dynamic_security.so") if Path(p).exists()),
+        "mosquitto_dynamic_security.so",
+    )  # fmt: skip
+    return (
+        f"plugin {plugin}\n"
+        f"plugin_opt_config_file {dynsec_file}\n"
+        f"allow_anonymous {'true' if allow_anonymous else 'false'}\n"
+    )
+
+
+_process_logins: dict[str, tuple[str, str]] = {}
+
+
+def configure_process(settings: Settings) -> None:
+    """Remember this process's service logins, for code that gets no settings (the mqtt channel)."""
+    _process_logins.clear()
+    if auth_enabled(settings):
+        for name in SERVICE_NAMES:
+            _process_logins[name] = (service_username(name), service_password(settings, name))
+
+
+def process_login(name: str) -> tuple[str, str] | None:
+    return _process_logins.get(name)
