@@ -311,6 +311,10 @@ class Ingestor:
             self._quarantined[tenant_key] += 1
             cap = self._settings.ingest_quarantine_unauthenticated_per_tenant_minute
             store = store and self._quarantined[tenant_key] <= cap
+        if message.retry_after is not None:
+            # The HTTP per-device window: the client is answered 429 with Retry-After and keeps the message
+            # to send again, so the refusal is counted, not stored (as before the window moved here).
+            store = False
         self.writer.add(
             QuarantineRow(
                 ingested_at=message.received_at,
