@@ -25,10 +25,12 @@ from pulse.identity.passwords import verify_password_async
 from pulse.identity.pkce import valid_challenge
 from pulse.identity.tokens import access_claims, id_claims, sign
 from pulse.identity.users import IdentityError, User, find_by_id, find_by_username, record_login
+from pulse.provisioning.tenants import TenantAccessError, check_tenant_access, tenant_status
 
 _ACTOR = "service:identity"
 LOGIN_FAILED = "Invalid username or password."
 LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
+LOGIN_TENANT_GONE = "This account's organisation no longer exists."
 _MAX_PARAM = 512  # state, nonce and the like: bounded so a request cannot make us store megabytes
 _PRUNE_EVERY_SECONDS = 3600.0
 
@@ -167,6 +169,9 @@ class Issuer:
             else:
                 assert row is not None
                 user_id = str(row["user_id"])
+                # Only after the password matched, so this answer reveals nothing to a guesser.
+                if row["tenant_id"] is not None and not await _tenant_open(conn, row["tenant_id"]):
+                    raise LoginRefused(403, LOGIN_TENANT_GONE)
                 await throttle.clear_user(conn, username)
                 await record_login(conn, user_id)
                 code = await codes.issue_code(
@@ -192,6 +197,7 @@ class Issuer:
                 conn, code=code, client_id=client_id, redirect_uri=redirect_uri, code_verifier=code_verifier
             )
             user = await _active_user(conn, redeemed.user_id)
+            await _require_tenant(conn, user)
             refresh_token = await refresh.issue(
                 conn, user_id=user.user_id, client_id=client_id, scope=redeemed.scope, ttl=self.refresh_ttl
             )
@@ -203,17 +209,26 @@ class Issuer:
             user = await find_by_id(conn, rotation.user_id) if rotation.ok and rotation.user_id else None
             if rotation.ok and (user is None or not user.active):
                 await refresh.revoke(conn, rotation.token or "", reason="user_disabled")
+            tenant_gone = bool(
+                rotation.ok and user and user.tenant_id and not await _tenant_open(conn, user.tenant_id)
+            )
+            if tenant_gone:
+                await refresh.revoke(conn, rotation.token or "", reason="tenant_deleted")
         # Committed: a detected reuse has revoked the family before we answer.
         if not rotation.ok:
             raise IdentityError(400, "invalid_grant", rotation.problem or "invalid refresh token")
         if user is None or not user.active:
             raise IdentityError(400, "invalid_grant", "the user is disabled")
+        if tenant_gone:
+            raise _tenant_gone()
         assert rotation.scope is not None
         return await self._token_response(user, client_id, rotation.scope, rotation.token, None)
 
     async def client_credentials(self, *, client_id: str, client_secret: str, scope: str | None) -> dict:
         async with operator_tx(self.pool, _ACTOR) as conn:
             user = await api_clients.authenticate(conn, client_id, client_secret)
+            if user is not None:
+                await _require_tenant(conn, user)
         if user is None:
             raise IdentityError(401, "invalid_client", "client authentication failed")
         scope = " ".join(s for s in normalise_scope(scope).split() if s != "offline_access")
@@ -262,6 +277,25 @@ class Issuer:
                 id_claims(user, issuer=self.issuer, client_id=client_id, nonce=nonce, ttl=self.access_ttl),
             )
         return body
+
+
+def _tenant_gone() -> IdentityError:
+    return IdentityError(403, "tenant_unavailable", "the user's tenant does not exist or was deleted")
+
+
+async def _tenant_open(conn: asyncpg.Connection, tenant_id: str) -> bool:
+    """Whether a token may be minted for a user of this tenant: the tenant lifecycle rule of
+    `pulse.provisioning.tenants` (deleted: nothing; suspended: sign-in and reads, so tokens are fine)."""
+    try:
+        check_tenant_access(tenant_id, await tenant_status(conn, tenant_id), write=False)
+    except TenantAccessError:
+        return False
+    return True
+
+
+async def _require_tenant(conn: asyncpg.Connection, user: User) -> None:
+    if user.tenant_id is not None and not await _tenant_open(conn, user.tenant_id):
+        raise _tenant_gone()
 
 
 async def _active_user(conn: asyncpg.Connection, user_id: str) -> User:

@@ -2,7 +2,7 @@
 
 Authenticate with `?token=<access token>` or, better (URLs end up in logs), with a first message
 `{"action": "auth", "token": "..."}` within 10 s. Bad or missing token: close 4001; a role without
-tenant access: close 4003; the connection closes with 4001 when the token expires (reconnect with a
+tenant access or a deleted tenant: close 4003; the connection closes with 4001 when the token expires (reconnect with a
 fresh one). Everything of the tenant is sent by default; narrow it with
 `{"action": "subscribe"|"unsubscribe", "type": "telemetry"|"device_state"|"alerts"}` and
 `{"action": "subscribe"|"unsubscribe", "type": "device", "device_id": "..."}` (with any device
@@ -21,10 +21,12 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from pulse.api.deps import resolve_tenant
 from pulse.api.live import LiveHub, Subscriber
 from pulse.identity.principal import Principal
 from pulse.identity.roles import CUSTOMER
 from pulse.identity.verify import TokenError, TokenVerifier
+from pulse.provisioning.tenants import TenantAccessError
 
 router = APIRouter(tags=["v2-live"])
 
@@ -94,8 +96,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> tuple[Principal, str] | None:
     """The caller and its tenant, or None after closing the socket (4001 no or bad token, 4003 no
-    customer role or no tenant). A WebSocket cannot use the HTTP dependencies (TenantId), so the
-    tenant check is made here."""
+    customer role, no tenant, or a deleted tenant). A WebSocket cannot use the HTTP dependencies
+    (TenantId), so it calls their tenant check (`resolve_tenant`, as a read) here."""
     token = await _token_from(websocket)
     if not token:
         await _close(websocket, CLOSE_UNAUTHORIZED, "missing token")
@@ -108,6 +110,11 @@ async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> tuple[
     tenant = principal.tenant_id
     if not principal.has(CUSTOMER) or not tenant:
         await _close(websocket, CLOSE_FORBIDDEN, "the customer role is required")
+        return None
+    try:
+        await resolve_tenant(websocket.app.state.pool, tenant, write=False)
+    except TenantAccessError as exc:
+        await _close(websocket, CLOSE_FORBIDDEN, exc.error)
         return None
     return principal, tenant
 
