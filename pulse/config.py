@@ -96,6 +96,21 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(default=30, ge=1, le=100000)
     login_window_seconds: int = Field(default=900, ge=10, le=86400)
+    login_delay_base_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="First wait after the free failures of a (user, address)."
+    )
+    login_delay_max_seconds: float = Field(
+        default=900.0, ge=1, le=86400, description="Ceiling of the doubling wait between failed logins."
+    )
+    login_hash_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Password checks in flight per process; beyond it login answers 503.",
+    )
+    token_max_requests_per_ip: int = Field(
+        default=120, ge=1, le=1000000, description="Token endpoint requests per client address per minute."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma-separated). Empty: CORS closed."
     )
