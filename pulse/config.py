@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -110,6 +110,12 @@ class Settings(BaseSettings):
     )
     token_max_requests_per_ip: int = Field(
         default=120, ge=1, le=1000000, description="Token endpoint requests per client address per minute."
+    )
+    ws_max_connections_per_user: int = Field(
+        default=10, ge=1, le=10000, description="Open live WebSockets per user, per API process."
+    )
+    ws_max_connections_per_ip: int = Field(
+        default=50, ge=1, le=100000, description="Open live WebSockets per client address, per API process."
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma-separated). Empty: CORS closed."
@@ -249,13 +255,15 @@ class Settings(BaseSettings):
 
     @field_validator("public_url", "oidc_issuer")
     @classmethod
-    def _check_http_url(cls, value: str | None) -> str | None:
+    def _check_http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value in (None, ""):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s):// URL")
-        return value.rstrip("/")
+        # The external issuer is kept exactly as configured: `iss` is compared exactly, and Auth0 and
+        # Azure AD issue theirs with a trailing slash. Our own URL is a base that paths are added to.
+        return value if info.field_name == "oidc_issuer" else value.rstrip("/")
 
     @property
     def base_url(self) -> str:
