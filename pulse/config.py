@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -104,6 +104,27 @@ class Settings(BaseSettings):
     login_max_failures_per_user: int = Field(default=5, ge=1, le=1000)
     login_max_failures_per_ip: int = Field(default=30, ge=1, le=100000)
     login_window_seconds: int = Field(default=900, ge=10, le=86400)
+    login_delay_base_seconds: float = Field(
+        default=30.0, ge=1, le=3600, description="First wait after the free failures of a (user, address)."
+    )
+    login_delay_max_seconds: float = Field(
+        default=900.0, ge=1, le=86400, description="Ceiling of the doubling wait between failed logins."
+    )
+    login_hash_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="Password checks in flight per process; beyond it login answers 503.",
+    )
+    token_max_requests_per_ip: int = Field(
+        default=120, ge=1, le=1000000, description="Token endpoint requests per client address per minute."
+    )
+    ws_max_connections_per_user: int = Field(
+        default=10, ge=1, le=10000, description="Open live WebSockets per user, per API process."
+    )
+    ws_max_connections_per_ip: int = Field(
+        default=50, ge=1, le=100000, description="Open live WebSockets per client address, per API process."
+    )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Origins allowed by CORS (comma-separated). Empty: CORS closed."
     )
@@ -293,13 +314,15 @@ class Settings(BaseSettings):
 
     @field_validator("public_url", "oidc_issuer")
     @classmethod
-    def _check_http_url(cls, value: str | None) -> str | None:
+    def _check_http_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value in (None, ""):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError("must be an http(s):// URL")
-        return value.rstrip("/")
+        # The external issuer is kept exactly as configured: `iss` is compared exactly, and Auth0 and
+        # Azure AD issue theirs with a trailing slash. Our own URL is a base that paths are added to.
+        return value if info.field_name == "oidc_issuer" else value.rstrip("/")
 
     @property
     def base_url(self) -> str:

@@ -5,7 +5,10 @@
   tenant-admin has customer, operator-admin has operator); others get 403.
 - `CustomerPrincipal` / `TenantAdmin` / `Operator` / `OperatorAdmin`: the usual role checks.
 - `TenantId` / `AdminTenantId`: the caller's tenant id as a plain `str` (customer / tenant-admin role
-  required); handlers take these instead of reading the optional `principal.tenant_id`.
+  required); handlers take these instead of reading the optional `principal.tenant_id`. Both, and
+  `TenantDb`, go through `tenant_access`: the one place the API resolves the tenant's lifecycle status
+  (deleted or unknown: 403 `tenant_unavailable`; suspended: reads only, writes 403 `tenant_suspended`).
+  The WebSocket calls `resolve_tenant`, the same check; the issuer applies the same rule when it mints.
 - `TenantDb`: a connection in `tenant_tx` for the caller's tenant; row-level security hides every
   other tenant, so another tenant's id is a plain 404 and handlers never compare tenant ids.
 - `OperatorDb`: a connection in `operator_tx`, after an `operator_audit_log` row for this request
@@ -36,6 +39,7 @@ from pulse.errors import PulseError
 from pulse.identity.principal import Principal
 from pulse.identity.roles import CUSTOMER, OPERATOR, OPERATOR_ADMIN, TENANT_ADMIN
 from pulse.identity.verify import TokenError, TokenVerifier
+from pulse.provisioning.tenants import check_tenant_access, tenant_status
 
 _bearer = HTTPBearer(
     auto_error=False, description="An access token from the built-in issuer or PULSE_OIDC_ISSUER."
@@ -106,15 +110,37 @@ def tenant_of(principal: Principal) -> str:
     return principal.tenant_id
 
 
-async def _customer_tenant(principal: CustomerPrincipal) -> str:
-    return tenant_of(principal)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-async def _admin_tenant(principal: TenantAdmin) -> str:
-    return tenant_of(principal)
+async def resolve_tenant(pool: asyncpg.Pool, tenant: str, *, write: bool) -> str:
+    """The tenant's lifecycle status, checked (`check_tenant_access`): a token can outlive its tenant
+    (deleted here, or never created for an external issuer's claim), and a suspended tenant only reads."""
+    async with tenant_tx(pool, tenant) as conn:
+        status = await tenant_status(conn, tenant)
+    check_tenant_access(tenant, status, write=write)
+    return tenant
 
 
-# The caller's tenant id, never None: a handler that declares one of these cannot forget the check.
+async def tenant_access(request: Request, principal: CustomerPrincipal, pool: Pool) -> str:
+    """Every tenant route's tenant, resolved once per request (FastAPI caches a dependency per request):
+    writes are the methods other than GET, HEAD and OPTIONS."""
+    return await resolve_tenant(pool, tenant_of(principal), write=request.method not in SAFE_METHODS)
+
+
+CheckedTenant = Annotated[str, Depends(tenant_access)]
+
+
+async def _customer_tenant(tenant: CheckedTenant) -> str:
+    return tenant
+
+
+async def _admin_tenant(principal: TenantAdmin, tenant: CheckedTenant) -> str:
+    return tenant
+
+
+# The caller's tenant id, never None and checked against the tenant's status: a handler that declares
+# one of these cannot forget either check.
 TenantId = Annotated[str, Depends(_customer_tenant)]  # needs the customer role
 AdminTenantId = Annotated[str, Depends(_admin_tenant)]  # needs the tenant-admin role
 
@@ -133,14 +159,17 @@ async def constraint_errors() -> AsyncIterator[None]:
         raise PulseError(422, "invalid_request", "a value is out of the allowed range") from None
 
 
-async def _tenant_db(principal: CustomerPrincipal, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
-    # Takes the principal, not TenantId: notify_targets.tenant_conn and the API bench call it directly.
+async def _tenant_db(
+    principal: CustomerPrincipal,
+    pool: Pool,
+    checked: CheckedTenant = None,  # type: ignore[assignment]
+) -> AsyncIterator[asyncpg.Connection]:
+    # Takes the principal, not TenantId: notify_targets.tenant_conn and the API bench call it directly,
+    # without `checked`; the status is then checked in this transaction, every request counted a write.
     tenant = tenant_of(principal)
     async with constraint_errors(), tenant_tx(pool, tenant) as conn:
-        # A token can outlive its tenant (deleted here, or never created for an external issuer's claim).
-        status = await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", tenant)
-        if status in (None, "DELETED"):
-            raise PulseError(403, "tenant_unavailable", f"tenant {tenant!r} does not exist or was deleted")
+        if checked is None:
+            check_tenant_access(tenant, await tenant_status(conn, tenant), write=True)
         yield conn
 
 

@@ -6,6 +6,7 @@ rotate on every use; client credentials for API clients; revocation (RFC 7009) a
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,10 +26,13 @@ from pulse.identity.passwords import verify_password_async
 from pulse.identity.pkce import valid_challenge
 from pulse.identity.tokens import access_claims, id_claims, sign
 from pulse.identity.users import IdentityError, User, find_by_id, find_by_username, record_login
+from pulse.provisioning.tenants import TenantAccessError, check_tenant_access, tenant_status
 
 _ACTOR = "service:identity"
 LOGIN_FAILED = "Invalid username or password."
 LOGIN_THROTTLED = "Too many failed sign-in attempts. Try again later."
+LOGIN_BUSY = "Too many sign-ins at once. Try again in a moment."
+LOGIN_TENANT_GONE = "This account's organisation no longer exists."
 _MAX_PARAM = 512  # state, nonce and the like: bounded so a request cannot make us store megabytes
 _PRUNE_EVERY_SECONDS = 3600.0
 
@@ -64,7 +68,13 @@ class Issuer:
             settings.login_max_failures_per_user,
             settings.login_max_failures_per_ip,
             timedelta(seconds=settings.login_window_seconds),
+            timedelta(seconds=settings.login_delay_base_seconds),
+            timedelta(seconds=settings.login_delay_max_seconds),
         )
+        self.token_limit_per_ip = settings.token_max_requests_per_ip
+        # argon2 costs ~170 ms of CPU per check: at most this many at once per process, so a login flood
+        # answers 503 at once instead of queueing threads and stalling every other request.
+        self._hashing = asyncio.Semaphore(settings.login_hash_concurrency)
         self._pruned_at = -1e18
         secret = settings.signing_key_secret
         # Retired keys stay published for one access-token lifetime plus clock-skew margin.
@@ -147,27 +157,33 @@ class Issuer:
         async with operator_tx(self.pool, _ACTOR) as conn:
             await codes.prune(conn)
             await refresh.prune(conn)
-            await throttle.prune(conn, self.limits.window)
+            await throttle.prune(conn, self.limits)
         await signing_keys.prune(self.pool, timedelta(seconds=self.access_ttl + 300))
 
     async def login(self, request: AuthorizeRequest, username: str, password: str, ip: str | None) -> str:
-        """Check the credentials and return where to send the browser (redirect_uri with the code)."""
+        """Check the credentials and return where to send the browser (redirect_uri with the code).
+        The attempt is reserved (throttle) before the hash is checked and counts as a failure unless it
+        succeeds; 503 when this process already checks `login_hash_concurrency` passwords."""
         await self._prune()
         username, password = username[:256], password[:256]
-        async with operator_tx(self.pool, _ACTOR) as conn:
-            if await throttle.is_blocked(conn, self.limits, username, ip):
-                raise LoginRefused(429, LOGIN_THROTTLED)
-            row = await find_by_username(conn, username)
-        usable = row is not None and row["status"] == "ACTIVE" and row["kind"] == "person"
-        # Always verify a hash (a dummy one for unknown users) so timing does not reveal who exists.
-        ok = await verify_password_async(row["password_hash"] if usable else None, password)
-        async with operator_tx(self.pool, _ACTOR) as conn:
-            if not ok:
-                await throttle.record_failure(conn, self.limits, username, ip)
-            else:
-                assert row is not None
+        if self._hashing.locked():
+            raise LoginRefused(503, LOGIN_BUSY)
+        async with self._hashing:
+            async with operator_tx(self.pool, _ACTOR) as conn:
+                if not await throttle.reserve(conn, self.limits, username, ip):
+                    raise LoginRefused(429, LOGIN_THROTTLED)  # rolls the reservation back
+                row = await find_by_username(conn, username)
+            usable = row is not None and row["status"] == "ACTIVE" and row["kind"] == "person"
+            # Always verify a hash (a dummy one for unknown users) so timing does not reveal who exists.
+            ok = await verify_password_async(row["password_hash"] if usable else None, password)
+        if ok:
+            assert row is not None
+            async with operator_tx(self.pool, _ACTOR) as conn:
                 user_id = str(row["user_id"])
-                await throttle.clear_user(conn, username)
+                # Only after the password matched, so this answer reveals nothing to a guesser.
+                if row["tenant_id"] is not None and not await _tenant_open(conn, row["tenant_id"]):
+                    raise LoginRefused(403, LOGIN_TENANT_GONE)
+                await throttle.succeeded(conn, self.limits, username, ip)
                 await record_login(conn, user_id)
                 code = await codes.issue_code(
                     conn,
@@ -182,6 +198,11 @@ class Issuer:
             raise LoginRefused(401, LOGIN_FAILED)
         return _with_query(request.redirect_uri, {"code": code, "state": request.state, "iss": self.issuer})
 
+    async def token_allowed(self, ip: str | None) -> bool:
+        """The token endpoint's per-address budget (`token_max_requests_per_ip` a minute)."""
+        async with operator_tx(self.pool, _ACTOR) as conn:
+            return await throttle.take_token_slot(conn, ip, self.token_limit_per_ip)
+
     async def exchange_code(
         self, *, code: str, client_id: str, redirect_uri: str, code_verifier: str
     ) -> dict:
@@ -192,6 +213,7 @@ class Issuer:
                 conn, code=code, client_id=client_id, redirect_uri=redirect_uri, code_verifier=code_verifier
             )
             user = await _active_user(conn, redeemed.user_id)
+            await _require_tenant(conn, user)
             refresh_token = await refresh.issue(
                 conn, user_id=user.user_id, client_id=client_id, scope=redeemed.scope, ttl=self.refresh_ttl
             )
@@ -203,17 +225,26 @@ class Issuer:
             user = await find_by_id(conn, rotation.user_id) if rotation.ok and rotation.user_id else None
             if rotation.ok and (user is None or not user.active):
                 await refresh.revoke(conn, rotation.token or "", reason="user_disabled")
+            tenant_gone = bool(
+                rotation.ok and user and user.tenant_id and not await _tenant_open(conn, user.tenant_id)
+            )
+            if tenant_gone:
+                await refresh.revoke(conn, rotation.token or "", reason="tenant_deleted")
         # Committed: a detected reuse has revoked the family before we answer.
         if not rotation.ok:
             raise IdentityError(400, "invalid_grant", rotation.problem or "invalid refresh token")
         if user is None or not user.active:
             raise IdentityError(400, "invalid_grant", "the user is disabled")
+        if tenant_gone:
+            raise _tenant_gone()
         assert rotation.scope is not None
         return await self._token_response(user, client_id, rotation.scope, rotation.token, None)
 
     async def client_credentials(self, *, client_id: str, client_secret: str, scope: str | None) -> dict:
         async with operator_tx(self.pool, _ACTOR) as conn:
             user = await api_clients.authenticate(conn, client_id, client_secret)
+            if user is not None:
+                await _require_tenant(conn, user)
         if user is None:
             raise IdentityError(401, "invalid_client", "client authentication failed")
         scope = " ".join(s for s in normalise_scope(scope).split() if s != "offline_access")
@@ -262,6 +293,25 @@ class Issuer:
                 id_claims(user, issuer=self.issuer, client_id=client_id, nonce=nonce, ttl=self.access_ttl),
             )
         return body
+
+
+def _tenant_gone() -> IdentityError:
+    return IdentityError(403, "tenant_unavailable", "the user's tenant does not exist or was deleted")
+
+
+async def _tenant_open(conn: asyncpg.Connection, tenant_id: str) -> bool:
+    """Whether a token may be minted for a user of this tenant: the tenant lifecycle rule of
+    `pulse.provisioning.tenants` (deleted: nothing; suspended: sign-in and reads, so tokens are fine)."""
+    try:
+        check_tenant_access(tenant_id, await tenant_status(conn, tenant_id), write=False)
+    except TenantAccessError:
+        return False
+    return True
+
+
+async def _require_tenant(conn: asyncpg.Connection, user: User) -> None:
+    if user.tenant_id is not None and not await _tenant_open(conn, user.tenant_id):
+        raise _tenant_gone()
 
 
 async def _active_user(conn: asyncpg.Connection, user_id: str) -> User:

@@ -85,10 +85,20 @@ async def create_user(
     email: str | None = None,
     display_name: str | None = None,
     kind: Literal["person", "service"] = "person",
+    qualified: bool = False,
 ) -> User:
-    """Create a user. `password=None` gives an unusable random password (service accounts)."""
+    """Create a user. `password=None` gives an unusable random password (service accounts).
+
+    `qualified` (tenant admins' users): the login name is `<tenant>/<username>`. User names are unique
+    across the platform, so without it a tenant admin's `409 username_taken` would tell whether a name
+    exists in another tenant or among the operators; `/` is allowed in no other name, so a qualified
+    name can only collide inside its own tenant."""
     if not _USERNAME_RE.match(username):
         raise IdentityError(422, "invalid_username", f"username must match {USERNAME_PATTERN}")
+    if qualified:
+        if tenant_id is None:
+            raise IdentityError(422, "invalid_username", "a qualified username needs a tenant")
+        username = f"{tenant_id}/{username}"
     problem = role_problem(roles, tenant_id)
     if problem:
         raise IdentityError(422, "invalid_roles", problem)

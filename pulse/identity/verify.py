@@ -58,7 +58,9 @@ class RemoteIssuer:
     """An external OIDC issuer: JWKS located through its discovery document, cached with a TTL."""
 
     def __init__(self, issuer: str, audience: str, *, ttl: float, http: httpx.AsyncClient | None = None):
-        self.issuer, self.audience, self._ttl = issuer.rstrip("/"), audience, ttl
+        # `issuer` exactly as configured (compared with `iss` exactly); the discovery URL without a slash.
+        self.issuer, self.audience, self._ttl = issuer, audience, ttl
+        self._discovery = issuer.rstrip("/") + "/.well-known/openid-configuration"
         self._http = http or httpx.AsyncClient(timeout=5.0, follow_redirects=False)
         self._keys: dict[str, dict] = {}
         self._fetched_at = -1e18
@@ -66,7 +68,7 @@ class RemoteIssuer:
 
     async def _fetch(self) -> None:
         try:
-            discovery = await self._http.get(f"{self.issuer}/.well-known/openid-configuration")
+            discovery = await self._http.get(self._discovery)
             discovery.raise_for_status()
             jwks_uri = discovery.json()["jwks_uri"]
             response = await self._http.get(jwks_uri)
@@ -200,7 +202,7 @@ def build_verifier(settings, keys: KeyStore | None) -> TokenVerifier:
     issuers: list[TrustedIssuer] = []
     if settings.builtin_issuer and keys is not None:
         issuers.append(BuiltinIssuerKeys(settings.base_url, settings.oidc_audience, keys))
-    if settings.oidc_issuer and settings.oidc_issuer != settings.base_url:
+    if settings.oidc_issuer and settings.oidc_issuer.rstrip("/") != settings.base_url:
         issuers.append(
             RemoteIssuer(settings.oidc_issuer, settings.oidc_audience, ttl=settings.oidc_jwks_ttl_seconds)
         )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import asyncpg
 
+from pulse.errors import PulseError
 from pulse.provisioning.devices import ProvisioningError
 
 
@@ -67,3 +68,34 @@ async def create_tenant(
         {"device_limit": device_limit, "term_days": term_days, "subscription_type": "MAIN"},
     )
     return NewTenant(tenant_id, row["subscription_id"], row["term_end"])
+
+
+# --- who may act for a tenant ------------------------------------------------------------------------
+
+TENANT_UNAVAILABLE = "tenant_unavailable"
+TENANT_SUSPENDED = "tenant_suspended"
+
+
+class TenantAccessError(PulseError):
+    """A principal's tenant refuses the request: deleted or unknown (403 `tenant_unavailable`, nothing at
+    all is served), or suspended and the request writes (403 `tenant_suspended`; reads still work)."""
+
+
+async def tenant_status(conn: asyncpg.Connection, tenant_id: str) -> str | None:
+    """ACTIVE, SUSPENDED, DELETED, or None for a tenant that does not exist. `conn` is in tenant_tx for
+    that tenant or in operator_tx (RLS shows a tenant its own row only)."""
+    return await conn.fetchval("SELECT status FROM tenants WHERE tenant_id = $1", tenant_id)
+
+
+def check_tenant_access(tenant_id: str, status: str | None, *, write: bool) -> None:
+    """The one rule of the tenant lifecycle, for the API (`pulse/api/deps.py`), the WebSocket and the
+    issuer (login, refresh, client credentials): a deleted or unknown tenant gets nothing; a suspended
+    tenant may sign in and read, and every write is refused."""
+    if status is None or status == "DELETED":
+        raise TenantAccessError(
+            403, TENANT_UNAVAILABLE, f"tenant {tenant_id!r} does not exist or was deleted"
+        )
+    if status == "SUSPENDED" and write:
+        raise TenantAccessError(
+            403, TENANT_SUSPENDED, f"tenant {tenant_id!r} is suspended: data can be read but not changed"
+        )

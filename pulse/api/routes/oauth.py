@@ -165,7 +165,7 @@ Field = Annotated[str | None, Form(max_length=_FIELD)]
     response_model=TokenResponse,
     response_model_exclude_none=True,
     summary="Token endpoint: authorization_code (+PKCE), refresh_token (rotating), client_credentials",
-    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}},
+    responses={400: {"model": ErrorBody}, 401: {"model": ErrorBody}, 429: {"model": ErrorBody}},
 )
 async def token(
     request: Request,
@@ -179,6 +179,13 @@ async def token(
     scope: Field = None,
 ):
     issuer = _issuer(request)
+    if not await issuer.token_allowed(client_ip(request)):
+        raise PulseError(
+            429,
+            "rate_limited",
+            "too many token requests from this address",
+            {**_NO_STORE, "Retry-After": "60"},
+        )
     basic = _basic_credentials(request)
     if basic:
         client_id, client_secret = basic

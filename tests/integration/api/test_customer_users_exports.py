@@ -19,7 +19,9 @@ async def test_tenant_admin_manages_users_who_can_then_log_in(app, client, pool,
     password = created.json()["password"]
     user_id = created.json()["user"]["user_id"]
     assert created.json()["user"]["roles"] == ["customer"]
-    tokens = await login(client, "newbie", password)
+    # A tenant admin's users live in the tenant's namespace and sign in as <tenant>/<name>.
+    assert created.json()["user"]["username"] == f"{tenants[0]}/newbie"
+    tokens = await login(client, f"{tenants[0]}/newbie", password)
     assert tokens["access_token"]
 
     assert (
@@ -32,7 +34,7 @@ async def test_tenant_admin_manages_users_who_can_then_log_in(app, client, pool,
         await client.post("/customer/users", headers=admin, json={"username": "y", "password": "short"})
     ).status_code == 422
     listed = (await client.get("/customer/users", headers=admin, params={"search": "newb"})).json()
-    assert [u["username"] for u in listed["users"]] == ["newbie"]
+    assert [u["username"] for u in listed["users"]] == [f"{tenants[0]}/newbie"]
 
     promoted = await client.patch(f"/customer/users/{user_id}", headers=admin, json={"role": "tenant-admin"})
     assert promoted.json()["roles"] == ["tenant-admin"]
@@ -47,7 +49,7 @@ async def test_tenant_admin_manages_users_who_can_then_log_in(app, client, pool,
     )
     assert refreshed.status_code == 400
     reset = await client.post(f"/customer/users/{user_id}/password", headers=admin)
-    assert (await login(client, "newbie", reset.json()["password"]))["access_token"]
+    assert (await login(client, f"{tenants[0]}/newbie", reset.json()["password"]))["access_token"]
     assert (
         await client.patch(f"/customer/users/{admin_user.user_id}", headers=admin, json={"enabled": False})
     ).status_code == 400

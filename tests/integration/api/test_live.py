@@ -205,3 +205,29 @@ async def test_mqtt_telemetry_reaches_the_tenants_socket_only(app, server, pool,
             await ingest
         await ws_a.close()
         await ws_b.close()
+
+
+async def test_connections_are_capped_per_user_and_per_address(app, server, tenants) -> None:
+    app.state.ws_counts = None  # re-read the caps below
+    app.state.settings = app.state.settings.model_copy(
+        update={"ws_max_connections_per_user": 2, "ws_max_connections_per_ip": 3}
+    )
+    alice = await bearer(app, ["customer"], tenants[0], sub="ws-alice")
+    bob = await bearer(app, ["customer"], tenants[0], sub="ws-bob")
+    first, second = await _connect(server, alice), await _connect(server, alice)
+    for ws in (first, second):
+        await _receive(ws, "hello")
+    assert await _close_code(await _connect(server, alice)) == 4029  # third for one user
+    third = await _connect(server, bob)
+    await _receive(third, "hello")
+    # The fourth from one address is refused at the handshake, before any auth message.
+    assert await _close_code(await _connect(server, bob, via_query=True)) == 4029
+    await first.close()
+    for _ in range(50):  # a closed socket frees its place once the server has unwound it
+        again = await _connect(server, bob, via_query=True)
+        with contextlib.suppress(websockets.ConnectionClosed):
+            if json.loads(await again.recv())["type"] == "hello":
+                break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the closed socket's place was never freed")

@@ -220,3 +220,16 @@ async def test_unreachable_external_issuer_is_503(settings, pool, external) -> N
     async with client_for(app) as client:
         status, body = await _status(client, {"Authorization": f"Bearer {token}"})
     assert status == 503 and body["error"] == "auth_unavailable"
+
+
+async def test_external_issuer_with_a_trailing_slash(settings, pool, external) -> None:
+    """Auth0 and Azure AD publish `iss` with a trailing slash: configured so, it is compared exactly."""
+    issuer = external.url + "/"
+    app = _with_probe_routes(create_app(settings.model_copy(update={"oidc_issuer": issuer}), pool))
+    token = external.token(iss=issuer, realm_access={"roles": ["customer"]}, tenant_id="tenant-a")
+    async with client_for(app) as client:
+        status, body = await _status(client, {"Authorization": f"Bearer {token}"})
+        assert status == 200, body
+        # Exact: the same issuer without the slash is another issuer.
+        bare = external.token(realm_access={"roles": ["customer"]}, tenant_id="tenant-a")
+        assert (await _status(client, {"Authorization": f"Bearer {bare}"}))[0] == 401

@@ -26,6 +26,7 @@ router = APIRouter(
 )
 
 Format = Literal["csv", "json"]
+_FORMULA_STARTS = frozenset({"=", "+", "-", "@", "\t", "\r"})
 
 
 def _cell(value: Any) -> Any:
@@ -38,8 +39,9 @@ def _cell(value: Any) -> Any:
 
 def _csv_line(values: list[Any]) -> str:
     buffer = io.StringIO()
-    # Cells starting with = + - @ are prefixed so spreadsheets do not run them as formulas.
-    safe = [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in values]
+    # Cells starting with = + - @ TAB or CR are prefixed so spreadsheets do not run them as formulas
+    # (OWASP CSV injection: a leading tab or carriage return also starts a formula in some).
+    safe = [f"'{v}" if isinstance(v, str) and v[:1] in _FORMULA_STARTS else v for v in values]
     csv.writer(buffer).writerow(safe)
     return buffer.getvalue()
 

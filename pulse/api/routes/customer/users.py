@@ -82,6 +82,8 @@ async def list_users(
 
 @router.post("", status_code=201, response_model=UserCreated, responses={409: {"model": ErrorBody}})
 async def create_tenant_user(tenant: AdminTenantId, conn: TenantDb, body: UserCreate) -> UserCreated:
+    """The new user signs in as `<tenant>/<username>` (the `username` returned): names given here live
+    in the tenant's own namespace, so `409 username_taken` only ever means a user of this tenant."""
     generated = None if body.password else secrets.token_urlsafe(15)
     user = await create_user(
         conn,
@@ -91,6 +93,7 @@ async def create_tenant_user(tenant: AdminTenantId, conn: TenantDb, body: UserCr
         tenant_id=tenant,
         email=body.email,
         display_name=body.display_name,
+        qualified=True,
     )
     return UserCreated(
         user=await queries.require_user(conn, tenant, uuid.UUID(user.user_id)), password=generated

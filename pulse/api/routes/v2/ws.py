@@ -2,7 +2,7 @@
 
 Authenticate with `?token=<access token>` or, better (URLs end up in logs), with a first message
 `{"action": "auth", "token": "..."}` within 10 s. Bad or missing token: close 4001; a role without
-tenant access: close 4003; the connection closes with 4001 when the token expires (reconnect with a
+tenant access or a deleted tenant: close 4003; past the per-user or per-address cap: close 4029; the connection closes with 4001 when the token expires (reconnect with a
 fresh one). Everything of the tenant is sent by default; narrow it with
 `{"action": "subscribe"|"unsubscribe", "type": "telemetry"|"device_state"|"alerts"}` and
 `{"action": "subscribe"|"unsubscribe", "type": "device", "device_id": "..."}` (with any device
@@ -16,15 +16,18 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from pulse.api.deps import resolve_tenant
 from pulse.api.live import LiveHub, Subscriber
 from pulse.identity.principal import Principal
 from pulse.identity.roles import CUSTOMER
 from pulse.identity.verify import TokenError, TokenVerifier
+from pulse.provisioning.tenants import TenantAccessError
 
 router = APIRouter(tags=["v2-live"])
 
@@ -33,7 +36,38 @@ PING_SECONDS = 25.0
 MAX_CLIENT_MESSAGE = 4096
 MAX_DEVICE_FILTERS = 500
 CHANNELS = ("telemetry", "device_state", "alerts")
-CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_TOO_SLOW = 4001, 4003, 4008
+CLOSE_UNAUTHORIZED, CLOSE_FORBIDDEN, CLOSE_TOO_SLOW, CLOSE_TOO_MANY = 4001, 4003, 4008, 4029
+
+
+class ConnectionCounts:
+    """Open sockets per user and per client address in this process, against the settings' caps."""
+
+    def __init__(self, per_user: int, per_ip: int):
+        self.per_user, self.per_ip = per_user, per_ip
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def take(self, kind: str, key: str) -> bool:
+        limit = self.per_user if kind == "user" else self.per_ip
+        if self._counts[(kind, key)] >= limit:
+            return False
+        self._counts[(kind, key)] += 1
+        return True
+
+    def give_back(self, kind: str, key: str) -> None:
+        self._counts[(kind, key)] -= 1
+        if self._counts[(kind, key)] <= 0:
+            del self._counts[(kind, key)]
+
+
+def _counts(websocket: WebSocket) -> ConnectionCounts:
+    state = websocket.app.state
+    counts = getattr(state, "ws_counts", None)
+    if counts is None:
+        settings = state.settings
+        counts = state.ws_counts = ConnectionCounts(
+            settings.ws_max_connections_per_user, settings.ws_max_connections_per_ip
+        )
+    return counts
 
 
 @dataclass
@@ -94,8 +128,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
 
 async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> tuple[Principal, str] | None:
     """The caller and its tenant, or None after closing the socket (4001 no or bad token, 4003 no
-    customer role or no tenant). A WebSocket cannot use the HTTP dependencies (TenantId), so the
-    tenant check is made here."""
+    customer role, no tenant, or a deleted tenant). A WebSocket cannot use the HTTP dependencies
+    (TenantId), so it calls their tenant check (`resolve_tenant`, as a read) here."""
     token = await _token_from(websocket)
     if not token:
         await _close(websocket, CLOSE_UNAUTHORIZED, "missing token")
@@ -108,6 +142,11 @@ async def _authenticate(websocket: WebSocket, verifier: TokenVerifier) -> tuple[
     tenant = principal.tenant_id
     if not principal.has(CUSTOMER) or not tenant:
         await _close(websocket, CLOSE_FORBIDDEN, "the customer role is required")
+        return None
+    try:
+        await resolve_tenant(websocket.app.state.pool, tenant, write=False)
+    except TenantAccessError as exc:
+        await _close(websocket, CLOSE_FORBIDDEN, exc.error)
         return None
     return principal, tenant
 
@@ -151,11 +190,36 @@ async def _write_client(
 
 @router.websocket("/api/v2/ws")
 async def live_updates(websocket: WebSocket) -> None:
+    """Capped per client address (counted from the handshake, so sockets waiting for their auth message
+    count too) and per user (`PULSE_WS_MAX_CONNECTIONS_PER_IP` / `_PER_USER`); past a cap: close 4029."""
     await websocket.accept()
+    counts = _counts(websocket)
+    address = websocket.client.host if websocket.client else "-"
+    if not counts.take("ip", address):
+        await _close(websocket, CLOSE_TOO_MANY, "too many connections from this address")
+        return
+    try:
+        await _serve(websocket, counts)
+    finally:
+        counts.give_back("ip", address)
+
+
+async def _serve(websocket: WebSocket, counts: ConnectionCounts) -> None:
     caller = await _authenticate(websocket, websocket.app.state.verifier)
     if caller is None:
         return
     principal, tenant = caller
+    user = f"{principal.issuer} {principal.sub}"
+    if not counts.take("user", user):
+        await _close(websocket, CLOSE_TOO_MANY, "too many connections for this user")
+        return
+    try:
+        await _stream(websocket, principal, tenant)
+    finally:
+        counts.give_back("user", user)
+
+
+async def _stream(websocket: WebSocket, principal: Principal, tenant: str) -> None:
     hub: LiveHub = websocket.app.state.live_hub
     subscriber = await hub.subscribe(tenant)
     filters = Filters()
