@@ -22,6 +22,7 @@ import typer
 
 from pulse.commands import settings_or_exit
 from pulse.config import Settings
+from pulse.crypto import Keyring
 from pulse.db.migrate import migrate_dsn
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
@@ -270,7 +271,7 @@ def rotate_signing_key() -> None:
         secret = (
             settings.signing_key_secret.get_secret_value().encode() if settings.signing_key_secret else None
         )
-        kid = await keys.rotate(pool, secret)
+        kid = await keys.rotate(pool, secret, Keyring.from_settings(settings))
         pruned = await keys.prune(pool, timedelta(seconds=settings.access_token_ttl_seconds + 300))
         typer.echo(f"new signing key {kid}; {pruned} expired key(s) deleted")
 

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from pulse.config import Settings
+from pulse.crypto import Keyring
 from pulse.db.tx import operator_tx
 from pulse.errors import PulseError
 from pulse.identity import api_clients, codes, refresh, throttle
@@ -78,10 +79,13 @@ class Issuer:
         self._pruned_at = -1e18
         secret = settings.signing_key_secret
         # Retired keys stay published for one access-token lifetime plus clock-skew margin.
+        # New keys are sealed with the secrets key ring (PULSE_SECRETS_KEY or the data dir's key file);
+        # keys sealed with the legacy passphrase stay readable.
         self.keys = KeyStore(
             pool,
             secret=secret.get_secret_value().encode() if secret else None,
             overlap=timedelta(seconds=self.access_ttl + 300),
+            keyring=Keyring.from_settings(settings),
         )
 
     def discovery(self) -> dict:

@@ -159,3 +159,14 @@ async def test_legacy_passphrase_signing_keys_are_still_read(pool):
     kid = await keys.ensure_current_key(pool, b"old-passphrase")
     store_ = keys.KeyStore(pool, secret=b"old-passphrase", overlap=keys.timedelta(minutes=5), keyring=None)
     assert (await store_.signing_key()).kid == kid
+
+
+async def test_the_issuer_seals_its_signing_keys_with_the_secrets_key(settings, pool):
+    from pulse.identity.issuer import Issuer
+
+    issuer = Issuer(pool, settings)  # the test settings carry a secrets key, as `pulse up` always does
+    kid = (await issuer.keys.signing_key()).kid
+    (row,) = await fetch(pool, "SELECT private_pem FROM signing_keys WHERE kid = $1", kid)
+    assert "PRIVATE KEY" not in row["private_pem"]  # a Fernet token, not PEM
+    keyring = crypto.Keyring.parse(settings.secrets_key.get_secret_value())
+    assert b"PRIVATE KEY" in keyring.decrypt(row["private_pem"])
