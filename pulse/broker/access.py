@@ -8,13 +8,17 @@ Accounts (Mosquitto dynamic-security "clients"):
 - Pulse's services: `pulse-ingest`, `pulse-notify`, `pulse-admin`, passwords derived from
   PULSE_MQTT_SERVICE_SECRET (HMAC), so every process of a deployment agrees without storing them.
 
-Rights (dynsec roles; the default denies every publish and subscribe):
-- device: publish `tenant/{t}/device/{d}/+`, subscribe `tenant/{t}/device/{d}/commands/#`;
-- ingest: subscribe exactly its subscription (`$share/{group}/tenant/+/device/+/+`) — nobody else
-  may join its group or read device topics;
-- notify: publish `alerts/#`; tenant readers (role `tenant/{t}/alerts`) subscribe `alerts/{t}/#`;
+Rights (dynsec roles; the default denies every publish, subscribe and receive):
+- device: publish `tenant/{t}/device/{d}/+`, subscribe (and receive) `tenant/{t}/device/{d}/commands/#`;
+- ingest: subscribe exactly its subscription (`$share/{group}/tenant/+/device/+/+`), receive device
+  topics — nobody else may join its group or read device topics;
+- notify: publish `alerts/#`; tenant readers (role `tenant/{t}/alerts`) subscribe/receive `alerts/{t}/#`;
 - admin: the dynamic-security control topic (live changes, pulse/broker/control.py);
 - anonymous clients (only with PULSE_MQTT_ANONYMOUS_DEVICES): publish `tenant/+/device/+/+`, nothing else.
+  Mosquitto lets any client, an anonymous one too, take over a client id; receiving is therefore
+  denied by default and granted only with a subscription right, so a taken-over session (ingest's
+  persistent one) delivers nothing to the taker. The taker can still disconnect that client (it
+  reconnects and takes the id back): keep the mode for trusted networks.
 
 Only a PBKDF2-SHA512 hash of a device password is stored (the format dynsec keeps in its own file), so
 the broker's file can be rebuilt from the database without any plaintext at rest.
@@ -102,14 +106,21 @@ def device_role(tenant_id: str, device_id: str) -> dict[str, Any]:
     base = f"tenant/{tenant_id}/device/{device_id}"
     return {
         "rolename": device_role_name(tenant_id, device_id),
-        "acls": [_acl("publishClientSend", f"{base}/+"), _acl("subscribePattern", f"{base}/commands/#")],
+        "acls": [
+            _acl("publishClientSend", f"{base}/+"),
+            _acl("subscribePattern", f"{base}/commands/#"),
+            _acl("publishClientReceive", f"{base}/commands/#"),
+        ],
     }
 
 
 def tenant_alerts_role(tenant_id: str) -> dict[str, Any]:
     return {
         "rolename": f"tenant/{tenant_id}/alerts",
-        "acls": [_acl("subscribePattern", f"alerts/{tenant_id}/#")],
+        "acls": [
+            _acl("subscribePattern", f"alerts/{tenant_id}/#"),
+            _acl("publishClientReceive", f"alerts/{tenant_id}/#"),
+        ],
     }
 
 
@@ -120,13 +131,19 @@ def ingest_subscription(settings: Settings) -> str:
 
 def service_roles(settings: Settings) -> list[dict[str, Any]]:
     return [
-        {"rolename": "pulse-ingest", "acls": [_acl("subscribeLiteral", ingest_subscription(settings))]},
+        {
+            "rolename": "pulse-ingest",
+            "acls": [
+                _acl("subscribeLiteral", ingest_subscription(settings)),
+                _acl("publishClientReceive", settings.ingest_topic),
+            ],
+        },
         {"rolename": "pulse-notify", "acls": [_acl("publishClientSend", "alerts/#")]},
         {
             "rolename": "pulse-admin",
             "acls": [
                 _acl("publishClientSend", "$CONTROL/dynamic-security/#"),
-                _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),  # the default does not cover $
+                _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
                 _acl("subscribePattern", "$CONTROL/dynamic-security/#"),
             ],
         },
@@ -184,7 +201,9 @@ async def desired_state(conn: asyncpg.Connection, settings: Settings) -> dict[st
         "roles": roles,
         "defaultACLAccess": {
             "publishClientSend": False,
-            "publishClientReceive": True,
+            # Receiving is granted only to the roles that subscribe: Mosquitto lets any client take over
+            # a client id (an anonymous one too), and a taken-over session must deliver nothing.
+            "publishClientReceive": False,
             "subscribe": False,
             "unsubscribe": True,
         },
