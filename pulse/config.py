@@ -145,6 +145,11 @@ class Settings(BaseSettings):
         description="Secret the broker passwords of Pulse's own clients (ingest, notify, admin) derive "
         "from; every Pulse process needs the same one. `pulse up` generates it into the data dir.",
     )
+    broker_hook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret a broker without dynsec (EMQX, VerneMQ) sends as X-Pulse-Broker-Secret to "
+        "the API's /broker/auth and /broker/acl hook. Unset: the hook answers 404.",
+    )
     mqtt_anonymous_devices: bool = Field(
         default=False,
         description="With dynsec: let clients without credentials connect, publish-only to device topics "

@@ -32,6 +32,8 @@ import hmac
 import json
 import os
 import secrets
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,19 +100,109 @@ def _acl(acltype: str, topic: str, allow: bool = True) -> dict[str, Any]:
     return {"acltype": acltype, "topic": topic, "priority": 0, "allow": allow}
 
 
+@dataclass(frozen=True)
+class Account:
+    """Who a broker client is. `clientid`: the one client id it may use (None: free, services)."""
+
+    kind: str  # "device" | "service" | "anonymous"
+    username: str | None = None
+    tenant_id: str | None = None
+    device_id: str | None = None
+    service: str | None = None
+    clientid: str | None = None
+
+
+ANONYMOUS = Account("anonymous")
+
+
+def device_account(username: str, tenant_id: str, device_id: str) -> Account:
+    return Account("device", username, tenant_id, device_id, clientid=username)
+
+
+def service_account(name: str) -> Account:
+    return Account("service", service_username(name), service=name)
+
+
+def account_acls(account: Account, settings: Settings | None = None) -> list[tuple[str, str]]:
+    """THE rules: (dynsec acltype, topic pattern) granted to an account; everything else is denied.
+    The dynsec file is built from them and the HTTP hook (`allowed`) decides with them."""
+    if account.kind == "device":
+        base = f"tenant/{account.tenant_id}/device/{account.device_id}"
+        return [
+            ("publishClientSend", f"{base}/+"),
+            ("subscribePattern", f"{base}/commands/#"),
+            ("publishClientReceive", f"{base}/commands/#"),
+        ]
+    if account.kind == "anonymous":
+        return [("publishClientSend", DEVICE_TOPICS)]
+    if account.service == "ingest" and settings is not None:
+        return [
+            ("subscribeLiteral", ingest_subscription(settings)),
+            ("publishClientReceive", settings.ingest_topic),
+        ]
+    if account.service == "notify":
+        return [("publishClientSend", "alerts/#")]
+    if account.service == "admin":
+        return [
+            ("publishClientSend", "$CONTROL/dynamic-security/#"),
+            ("publishClientReceive", "$CONTROL/dynamic-security/#"),
+            ("subscribePattern", "$CONTROL/dynamic-security/#"),
+        ]
+    return []
+
+
+def topic_matches(pattern: str, topic: str) -> bool:
+    """MQTT matching of a concrete topic against a filter (`+`, `#`; wildcards never match a leading `$`)."""
+    if not topic or "+" in topic or "#" in topic:
+        return False
+    return _within(pattern.split("/"), topic.split("/"))
+
+
+def filter_within(pattern: str, subscription: str) -> bool:
+    """A subscription filter asks for nothing outside the pattern (how dynsec's subscribePattern reads)."""
+    if not subscription:
+        return False
+    return _within(pattern.split("/"), subscription.split("/"))
+
+
+def _within(pattern: list[str], levels: list[str]) -> bool:
+    if levels[0].startswith("$") and pattern[0] in ("+", "#"):
+        return False
+    for i, want in enumerate(pattern):
+        if want == "#":
+            return i <= len(levels)  # `a/#` also covers `a`
+        if i >= len(levels):
+            return False
+        got = levels[i]
+        if got == "#" or (got == "+" and want != "+"):
+            return False
+        if want not in ("+", got):
+            return False
+    return len(levels) == len(pattern)
+
+
+def allowed(account: Account, action: str, topic: str, settings: Settings) -> bool:
+    """May the account publish to / subscribe to this topic (filter)? Pure: the same rules as the file."""
+    for acltype, pattern in account_acls(account, settings):
+        if action == "publish" and acltype == "publishClientSend" and topic_matches(pattern, topic):
+            return True
+        if action == "subscribe" and (
+            (acltype == "subscribeLiteral" and hmac.compare_digest(pattern.encode(), topic.encode()))
+            or (acltype == "subscribePattern" and filter_within(pattern, topic))
+        ):
+            return True
+    return False
+
+
 def device_role_name(tenant_id: str, device_id: str) -> str:
     return f"device/{tenant_id}/{device_id}"
 
 
 def device_role(tenant_id: str, device_id: str) -> dict[str, Any]:
-    base = f"tenant/{tenant_id}/device/{device_id}"
+    account = device_account(device_username(tenant_id, device_id), tenant_id, device_id)
     return {
         "rolename": device_role_name(tenant_id, device_id),
-        "acls": [
-            _acl("publishClientSend", f"{base}/+"),
-            _acl("subscribePattern", f"{base}/commands/#"),
-            _acl("publishClientReceive", f"{base}/commands/#"),
-        ],
+        "acls": [_acl(t, topic) for t, topic in account_acls(account)],
     }
 
 
@@ -130,25 +222,20 @@ def ingest_subscription(settings: Settings) -> str:
 
 
 def service_roles(settings: Settings) -> list[dict[str, Any]]:
-    return [
+    roles = [
         {
-            "rolename": "pulse-ingest",
-            "acls": [
-                _acl("subscribeLiteral", ingest_subscription(settings)),
-                _acl("publishClientReceive", settings.ingest_topic),
-            ],
-        },
-        {"rolename": "pulse-notify", "acls": [_acl("publishClientSend", "alerts/#")]},
-        {
-            "rolename": "pulse-admin",
-            "acls": [
-                _acl("publishClientSend", "$CONTROL/dynamic-security/#"),
-                _acl("publishClientReceive", "$CONTROL/dynamic-security/#"),
-                _acl("subscribePattern", "$CONTROL/dynamic-security/#"),
-            ],
-        },
-        {"rolename": ANONYMOUS_GROUP, "acls": [_acl("publishClientSend", DEVICE_TOPICS)]},
+            "rolename": f"pulse-{name}",
+            "acls": [_acl(t, topic) for t, topic in account_acls(service_account(name), settings)],
+        }
+        for name in SERVICE_NAMES
     ]
+    roles.append(
+        {
+            "rolename": ANONYMOUS_GROUP,
+            "acls": [_acl(t, topic) for t, topic in account_acls(ANONYMOUS, settings)],
+        }
+    )
+    return roles
 
 
 def device_client(username: str, stored_hash: str, tenant_id: str, device_id: str) -> dict[str, Any]:
@@ -262,3 +349,89 @@ def configure_process(settings: Settings) -> None:
 
 def process_login(name: str) -> tuple[str, str] | None:
     return _process_logins.get(name)
+
+
+# --- accounts looked up per request (the HTTP hook of brokers without dynsec: EMQX, VerneMQ) ---
+
+ACCOUNT_CACHE_TTL = 5.0  # seconds a looked-up device account is reused for authorization; never a miss
+_account_cache: dict[str, tuple[float, Account]] = {}
+
+_DEVICE = """SELECT d.tenant_id, d.device_id, d.broker_password_hash
+               FROM device_registry d JOIN tenants t USING (tenant_id)
+              WHERE d.tenant_id = $1 AND d.device_id = $2 AND d.status = 'ACTIVE' AND t.status = 'ACTIVE'"""
+_API_CLIENT_SQL = """SELECT t.tenant_id, t.device_id, t.broker_password_hash
+              FROM device_api_tokens t JOIN device_registry d USING (tenant_id, device_id)
+              JOIN tenants n ON n.tenant_id = t.tenant_id
+             WHERE t.client_id = $1 AND t.revoked_at IS NULL AND d.status = 'ACTIVE' AND n.status = 'ACTIVE'"""
+
+
+async def _device_row(pool: asyncpg.Pool, username: str) -> asyncpg.Record | None:
+    if "/" in username:
+        tenant_id, _, device_id = username.partition("/")
+        return await pool.fetchrow(_DEVICE, tenant_id, device_id)
+    return await pool.fetchrow(_API_CLIENT_SQL, username)
+
+
+def _service_named(username: str) -> str | None:
+    return next((n for n in SERVICE_NAMES if hmac.compare_digest(username, service_username(n))), None)
+
+
+def anonymous_clientid_ok(clientid: str) -> bool:
+    """An anonymous client may not pick a client id of Pulse's services or of a device account."""
+    return bool(clientid) and not clientid.startswith("pulse-") and "/" not in clientid
+
+
+async def authenticate(
+    pool: asyncpg.Pool, settings: Settings, username: str | None, password: str | None, clientid: str
+) -> Account | None:
+    """The account these credentials log in as (client id binding included); None = refuse. Never
+    cached: a revoked or rotated device is refused at its next connect."""
+    if not username:
+        if settings.mqtt_anonymous_devices and not password and anonymous_clientid_ok(clientid):
+            return ANONYMOUS
+        return None
+    password = password or ""
+    name = _service_named(username)
+    if name is not None:
+        ok = settings.mqtt_service_secret is not None and hmac.compare_digest(
+            password.encode(), service_password(settings, name).encode()
+        )
+        return service_account(name) if ok else None
+    row = await _device_row(pool, username)
+    if row is None or not password_matches(password, row["broker_password_hash"]):
+        return None
+    account = device_account(username, row["tenant_id"], row["device_id"])
+    return account if hmac.compare_digest(clientid.encode(), username.encode()) else None
+
+
+async def account_for(
+    pool: asyncpg.Pool, settings: Settings, username: str | None, clientid: str
+) -> Account | None:
+    """The account of an authenticated connection, for an authorization question. A device account is
+    reused for ACCOUNT_CACHE_TTL seconds (a revocation is seen within them); a missing one is never
+    cached."""
+    if not username:
+        return ANONYMOUS if settings.mqtt_anonymous_devices and anonymous_clientid_ok(clientid) else None
+    name = _service_named(username)
+    if name is not None:
+        return service_account(name)
+    now = time.monotonic()
+    cached = _account_cache.get(username)
+    if cached is not None and cached[0] > now:
+        account: Account | None = cached[1]
+    else:
+        row = await _device_row(pool, username)
+        account = device_account(username, row["tenant_id"], row["device_id"]) if row else None
+        if account is None:
+            _account_cache.pop(username, None)
+        else:
+            if len(_account_cache) > 100_000:
+                _account_cache.clear()
+            _account_cache[username] = (now + ACCOUNT_CACHE_TTL, account)
+    if account is None or not hmac.compare_digest(clientid.encode(), (account.clientid or "").encode()):
+        return None
+    return account
+
+
+def forget_accounts() -> None:
+    _account_cache.clear()
