@@ -5,6 +5,8 @@ Accounts (Mosquitto dynamic-security "clients"):
   rotation, shown once); bound to client id = username so no device can take another client's id.
 - a device API token (`device_api_tokens`): username = its client_id, bound to that client id, same
   rights as its device.
+- a tenant's alert reader (`tenant_broker_accounts`): username = client id = `alerts:{tenant}:{random}`;
+  may subscribe to and receive `alerts/{tenant}/#`, nothing else.
 - Pulse's services: `pulse-ingest`, `pulse-notify`, `pulse-admin`, passwords derived from
   PULSE_MQTT_SERVICE_SECRET (HMAC), so every process of a deployment agrees without storing them.
 
@@ -46,6 +48,7 @@ SERVICE_NAMES = ("ingest", "notify", "admin")
 ANONYMOUS_GROUP = "anonymous-devices"
 DEVICE_TOPICS = "tenant/+/device/+/+"
 CONTROL_TOPIC = "$CONTROL/dynamic-security/v1"
+ALERTS_PREFIX = "alerts:"
 
 
 def auth_enabled(settings: Settings) -> bool:
@@ -104,7 +107,7 @@ def _acl(acltype: str, topic: str, allow: bool = True) -> dict[str, Any]:
 class Account:
     """Who a broker client is. `clientid`: the one client id it may use (None: free, services)."""
 
-    kind: str  # "device" | "service" | "anonymous"
+    kind: str  # "device" | "service" | "anonymous" | "alerts" (a tenant's alert reader)
     username: str | None = None
     tenant_id: str | None = None
     device_id: str | None = None
@@ -117,6 +120,16 @@ ANONYMOUS = Account("anonymous")
 
 def device_account(username: str, tenant_id: str, device_id: str) -> Account:
     return Account("device", username, tenant_id, device_id, clientid=username)
+
+
+def alerts_account(username: str, tenant_id: str) -> Account:
+    return Account("alerts", username, tenant_id, clientid=username)
+
+
+def alerts_username(tenant_id: str) -> str:
+    """A new alert reader's username (also its client id): `alerts:{tenant}:{random}` — a `:` never
+    appears in a tenant id, and no device account or API token client id starts that way."""
+    return f"{ALERTS_PREFIX}{tenant_id}:{secrets.token_hex(6)}"
 
 
 def service_account(name: str) -> Account:
@@ -135,6 +148,11 @@ def account_acls(account: Account, settings: Settings | None = None) -> list[tup
         ]
     if account.kind == "anonymous":
         return [("publishClientSend", DEVICE_TOPICS)]
+    if account.kind == "alerts":
+        return [
+            ("subscribePattern", f"alerts/{account.tenant_id}/#"),
+            ("publishClientReceive", f"alerts/{account.tenant_id}/#"),
+        ]
     if account.service == "ingest" and settings is not None:
         return [
             ("subscribeLiteral", ingest_subscription(settings)),
@@ -206,13 +224,25 @@ def device_role(tenant_id: str, device_id: str) -> dict[str, Any]:
     }
 
 
+def tenant_alerts_role_name(tenant_id: str) -> str:
+    return f"tenant/{tenant_id}/alerts"
+
+
 def tenant_alerts_role(tenant_id: str) -> dict[str, Any]:
+    account = alerts_account("", tenant_id)
     return {
-        "rolename": f"tenant/{tenant_id}/alerts",
-        "acls": [
-            _acl("subscribePattern", f"alerts/{tenant_id}/#"),
-            _acl("publishClientReceive", f"alerts/{tenant_id}/#"),
-        ],
+        "rolename": tenant_alerts_role_name(tenant_id),
+        "acls": [_acl(t, topic) for t, topic in account_acls(account)],
+    }
+
+
+def alerts_client(username: str, stored_hash: str, tenant_id: str) -> dict[str, Any]:
+    return {
+        "username": username,
+        "clientid": username,
+        "textname": f"alert reader of {tenant_id}",
+        **_dynsec_password(stored_hash),
+        "roles": [{"rolename": tenant_alerts_role_name(tenant_id)}],
     }
 
 
@@ -282,6 +312,12 @@ async def desired_state(conn: asyncpg.Connection, settings: Settings) -> dict[st
         "SELECT tenant_id FROM tenants WHERE status = 'ACTIVE' ORDER BY tenant_id"
     ):
         roles.append(tenant_alerts_role(tenant["tenant_id"]))
+    readers = await conn.fetch(
+        """SELECT a.tenant_id, a.username, a.password_hash FROM tenant_broker_accounts a
+             JOIN tenants t USING (tenant_id) WHERE a.revoked_at IS NULL AND t.status = 'ACTIVE'"""
+    )
+    for row in readers:
+        clients.append(alerts_client(row["username"], row["password_hash"], row["tenant_id"]))
     state: dict[str, Any] = {
         "clients": clients,
         "groups": [{"groupname": ANONYMOUS_GROUP, "roles": [{"rolename": ANONYMOUS_GROUP}]}],
@@ -365,7 +401,15 @@ _API_CLIENT_SQL = """SELECT t.tenant_id, t.device_id, t.broker_password_hash
              WHERE t.client_id = $1 AND t.revoked_at IS NULL AND d.status = 'ACTIVE' AND n.status = 'ACTIVE'"""
 
 
+_ALERTS_READER = """SELECT a.tenant_id, NULL AS device_id, a.password_hash AS broker_password_hash
+              FROM tenant_broker_accounts a JOIN tenants t USING (tenant_id)
+             WHERE a.username = $1 AND a.revoked_at IS NULL AND t.status = 'ACTIVE'"""
+
+
 async def _device_row(pool: asyncpg.Pool, username: str) -> asyncpg.Record | None:
+    """The account row of a device, device API token or alert-reader username (None: no such login)."""
+    if username.startswith(ALERTS_PREFIX):
+        return await pool.fetchrow(_ALERTS_READER, username)
     if "/" in username:
         tenant_id, _, device_id = username.partition("/")
         return await pool.fetchrow(_DEVICE, tenant_id, device_id)
@@ -400,8 +444,14 @@ async def authenticate(
     row = await _device_row(pool, username)
     if row is None or not password_matches(password, row["broker_password_hash"]):
         return None
-    account = device_account(username, row["tenant_id"], row["device_id"])
+    account = _account_of(username, row)
     return account if hmac.compare_digest(clientid.encode(), username.encode()) else None
+
+
+def _account_of(username: str, row: asyncpg.Record) -> Account:
+    if row["device_id"] is None:
+        return alerts_account(username, row["tenant_id"])
+    return device_account(username, row["tenant_id"], row["device_id"])
 
 
 async def account_for(
@@ -421,7 +471,7 @@ async def account_for(
         account: Account | None = cached[1]
     else:
         row = await _device_row(pool, username)
-        account = device_account(username, row["tenant_id"], row["device_id"]) if row else None
+        account = _account_of(username, row) if row else None
         if account is None:
             _account_cache.pop(username, None)
         else:

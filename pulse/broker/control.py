@@ -23,6 +23,7 @@ from pulse.broker.access import (
     device_role,
     device_username,
     service_login,
+    tenant_alerts_role,
 )
 from pulse.config import Settings
 from pulse.log import get_logger
@@ -117,3 +118,16 @@ async def remove_device(settings: Settings, tenant_id: str, device_id: str, extr
     await apply(
         settings, device_commands(tenant_id, device_id, None, [device_username(tenant_id, device_id), *extra])
     )
+
+
+async def set_alerts_reader(settings: Settings, tenant_id: str, username: str, password: str | None) -> None:
+    """Create (password given) or delete (None) a tenant's alert reader; deleting drops its connection."""
+    commands: list[dict[str, Any]] = [{"command": "deleteClient", "username": username}]
+    if password is not None:
+        role = tenant_alerts_role(tenant_id)
+        commands += [
+            {"command": "createRole", "rolename": role["rolename"], "acls": role["acls"]},
+            {"command": "createClient", "username": username, "password": password, "clientid": username,
+             "roles": [{"rolename": role["rolename"]}]},
+        ]  # fmt: skip
+    await apply(settings, commands)

@@ -54,6 +54,11 @@ NOTIFY_DISPATCH = (NOTIFY_DISPATCH_CLASS, 0)
 # target, so two requests cannot both see room left in the per-minute limit.
 NOTIFY_TEST_SEND_CLASS = 0x7E57
 
+# The customer API's broker accounts (pulse/api/queries/broker_accounts.py):
+# (BROKER_ACCOUNTS_CLASS, hashtext(tenant_id)) serialises creating a tenant's alert readers, so two
+# requests cannot both pass the per-tenant count.
+BROKER_ACCOUNTS_CLASS = 0xB20C
+
 # --- keys taken inside SQL functions ------------------------------------------------------------------
 
 # key → the SQL function that takes it. The functions are defined in migrations and function files, not

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pulse.api.routes import broker_hook, oauth
 from pulse.api.routes.customer import (
     alert_rules,
+    broker_accounts,
     deliveries,
     device_import,
     device_tokens,
@@ -43,6 +44,7 @@ API_ROUTERS = [
     devices.router,
     tags.router,
     device_tokens.router,
+    broker_accounts.router,
     sites.router,
     groups.router,
     customer_alerts.router,

@@ -157,3 +157,22 @@ def test_topic_rules_are_the_dynsec_rules(settings):
     assert [(a["acltype"], a["topic"]) for a in role["acls"]] == access.account_acls(
         access.device_account("acme/dev-a", "acme", "dev-a")
     )
+
+
+async def test_alert_readers(hook, pool):
+    http, _, _ = hook
+    name = access.alerts_username("acme")
+    await pool.execute(
+        "INSERT INTO tenant_broker_accounts (tenant_id, username, password_hash) VALUES ('acme', $1, $2)",
+        name,
+        access.hash_password("reader-password-0123456789"),
+    )
+    assert await authn(http, name, "reader-password-0123456789", name) == ALLOW
+    assert await authn(http, name, "wrong", name) == DENY
+    assert await authn(http, name, "reader-password-0123456789", "other-id") == DENY
+    assert await authz(http, name, name, "subscribe", "alerts/acme/#") == ALLOW
+    assert await authz(http, name, name, "subscribe", "alerts/other/#") == DENY
+    assert await authz(http, name, name, "subscribe", "#") == DENY
+    assert await authz(http, name, name, "publish", "alerts/acme/x") == DENY
+    await pool.execute("UPDATE tenant_broker_accounts SET revoked_at = now() WHERE username = $1", name)
+    assert await authn(http, name, "reader-password-0123456789", name) == DENY

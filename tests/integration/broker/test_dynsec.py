@@ -155,3 +155,41 @@ async def test_devices_and_api_tokens_made_through_the_customer_api_log_in(broke
     assert await connect_refused(s, second["client_id"], second["password"], second["client_id"])
     async with client(s, name, created.json()["provision_token"], name) as dev:  # its own rights only
         assert refused(await dev.subscribe("tenant/acme/device/dev-a/commands/#"))
+
+
+async def test_a_tenants_alert_readers_read_its_alerts_and_nothing_else(broker, pool):
+    s, _ = broker
+    app = create_app(s, pool)
+    async with client_for(app) as http:
+        admin = await bearer(app, ["tenant-admin"], "acme")
+        made = await http.post("/customer/broker-accounts", headers=admin, json={"label": "scada"})
+        assert made.status_code == 201, made.text
+        reader = made.json()
+        assert reader["topic_filter"] == "alerts/acme/#" and reader["client_id"] == reader["username"]
+        listed = (await http.get("/customer/broker-accounts", headers=admin)).json()
+        assert [a["username"] for a in listed["accounts"]] == [reader["username"]]
+        assert "password" not in listed["accounts"][0]
+        login = (reader["username"], reader["password"], reader["client_id"])
+        assert await _logs_in(s, *login)
+        async with client(s, *login) as sub:
+            assert not refused(await sub.subscribe("alerts/acme/#", qos=1))
+            assert refused(await sub.subscribe("alerts/other/#"))
+            assert refused(await sub.subscribe("tenant/acme/device/+/+"))
+            async with service_client(s, "notify") as notify:
+                await notify.publish("alerts/acme/site/dev-a", b"{}", qos=1)
+                await notify.publish("alerts/other/site/dev-o", b"{}", qos=1)
+            await sub.publish("tenant/acme/device/dev-a/telemetry", b"forged", qos=1)
+            got = await received(sub)
+        assert [str(m.topic) for m in got] == ["alerts/acme/site/dev-a"]
+        other = await bearer(app, ["tenant-admin"], "other")
+        assert (
+            await http.delete(f"/customer/broker-accounts/{reader['id']}", headers=other)
+        ).status_code == 404
+        assert (
+            await http.delete(f"/customer/broker-accounts/{reader['id']}", headers=admin)
+        ).status_code == 204
+    for _ in range(50):
+        if await connect_refused(s, *login):
+            break
+        await asyncio.sleep(0.1)
+    assert await connect_refused(s, *login)

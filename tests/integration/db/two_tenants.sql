@@ -27,6 +27,7 @@ BEGIN
     INSERT INTO device_groups (tenant_id, group_id, name) VALUES (t, 'grp-1', 'Group 1');
     INSERT INTO device_group_members (tenant_id, group_id, device_id) VALUES (t, 'grp-1', 'dev-1');
     INSERT INTO device_api_tokens (tenant_id, device_id, client_id, token_hash) VALUES (t, 'dev-1', 'client-' || t, 'h');
+    INSERT INTO tenant_broker_accounts (tenant_id, username, password_hash) VALUES (t, 'alerts:' || t || ':x', 'h');
     INSERT INTO device_extended_attributes (tenant_id, device_id) VALUES (t, 'dev-1');
     INSERT INTO device_activation (tenant_id, device_id, activation_code_hash, expires_at)
         VALUES (t, 'dev-1', 'h', now() + interval '1 hour');

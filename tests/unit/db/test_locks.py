@@ -66,6 +66,7 @@ def test_values_are_the_ones_running_processes_use() -> None:
         "EVALUATOR_CLASS": 0x5E7A1,
         "NOTIFY_DISPATCH_CLASS": 0x4E071F,
         "NOTIFY_TEST_SEND_CLASS": 0x7E57,
+        "BROKER_ACCOUNTS_CLASS": 0xB20C,
     }
     assert _fixed_pairs() == {
         "EVALUATOR_SWEEP": (0x5E7A1, 0),
