@@ -31,7 +31,10 @@ log = get_logger("pulse.sim")
 
 PROVISION_CHUNK = 500  # devices per bulk request (the endpoint takes up to 1000)
 CONNECT_CONCURRENCY = 64  # device connections being set up at once
-CONNECT_ATTEMPTS = 40  # a new account reaches the broker right after the API's commit
+# A new account reaches the broker after the API's commit. Mosquitto 2.0's dynamic-security plugin
+# rewrites its whole file after every command, so pushing N accounts costs it O(N²) and keeps it busy
+# for minutes with thousands of new devices: connecting gives up only when no device got in for this long.
+CONNECT_STALL = 120.0
 MAX_RETRY_AFTER = 60.0
 
 
@@ -157,18 +160,24 @@ class Simulator:
         retried for a while (the account is pushed to the broker just after the commit)."""
         raise_open_file_limit(len(self.devices) + 256)
         gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        progress = [time.monotonic()]  # when a device last got in
 
         async def connect(device: SimDevice) -> None:
             username = f"{self.config.tenant_id}/{device.device_id}"
             async with gate:
-                for attempt in range(CONNECT_ATTEMPTS):
+                attempt = 0
+                while True:
                     try:
                         device.mqtt = await _connect_device(self.config.mqtt_url, username, device.token)
+                        progress[0] = time.monotonic()
                         return
                     except (SimError, OSError, TimeoutError) as exc:
-                        if attempt == CONNECT_ATTEMPTS - 1:
-                            raise SimError(f"{username} cannot connect: {exc}") from None
-                        await asyncio.sleep(min(0.25 * (attempt + 1), 2.0))
+                        if time.monotonic() - progress[0] > CONNECT_STALL:
+                            raise SimError(
+                                f"{username} cannot connect (no device got in for {CONNECT_STALL:.0f} s): {exc}"
+                            ) from None
+                        attempt += 1
+                        await asyncio.sleep(min(0.25 * attempt, 2.0))
 
         try:
             async with asyncio.TaskGroup() as group:
