@@ -18,6 +18,7 @@ from pulse.runtime import banner, run_named, run_services, start_platform
 from pulse.services import SERVICES
 from pulse.sim.cli import run_in_background as run_simulator
 from pulse.sim.cli import sim
+from pulse.sim.simulator import raise_open_file_limit
 
 app = typer.Typer(
     help="Pulse: multi-tenant IoT fleet operations. Configuration comes from PULSE_* environment "
@@ -84,6 +85,9 @@ def up(
 
     async def main() -> None:
         async with AsyncExitStack() as stack:
+            if not no_sim and demo and simulate:
+                # before the embedded broker starts: it inherits the limit, and holds a socket per device
+                raise_open_file_limit(simulate + 1024)
             platform = await start_platform(settings, stack)
             extra: list[str] = []
             if demo:

@@ -15,7 +15,7 @@ from pulse.db.tx import operator_tx
 
 DEMO_TENANT = "demo"
 DEMO_SITES = (("demo-plant-a", "Plant A"), ("demo-plant-b", "Plant B"))
-DEMO_DEVICE_LIMIT = 100
+DEMO_DEVICE_LIMIT = 10_000  # room for `pulse up --sim-devices` up to its maximum
 # username, roles, tenant (None for operators, who see every tenant)
 DEMO_USERS = (
     ("demo-admin", ["tenant-admin"], DEMO_TENANT),

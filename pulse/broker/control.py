@@ -33,18 +33,24 @@ log = get_logger("pulse.broker")
 RESPONSE_TOPIC = CONTROL_TOPIC + "/response"
 TIMEOUT = 10.0
 BATCH = 200  # devices per control message
+# Mosquitto 2.0's plugin rewrites its whole file after each command: with thousands of accounts a batch
+# (and the connection queued behind the previous one) takes far longer than one change. Not waiting
+# would lose a batch that was never sent.
+BULK_TIMEOUT = 600.0
 
 
-async def send(settings: Settings, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def send(
+    settings: Settings, commands: list[dict[str, Any]], timeout: float = TIMEOUT
+) -> list[dict[str, Any]]:
     """Run dynsec commands; their responses (each may carry an `error`)."""
     login = service_login(settings, "admin")
     assert login is not None
     host, port = settings.mqtt_host_port
     async with (
-        asyncio.timeout(TIMEOUT),
+        asyncio.timeout(timeout),
         aiomqtt.Client(
             host, port, username=login[0], password=login[1], identifier=f"pulse-admin-{secrets.token_hex(6)}",
-            protocol=aiomqtt.ProtocolVersion.V5, timeout=TIMEOUT,
+            protocol=aiomqtt.ProtocolVersion.V5, timeout=timeout,
         ) as client,
     ):  # fmt: skip
         await client.subscribe(RESPONSE_TOPIC, qos=1)
@@ -70,14 +76,14 @@ def device_commands(tenant_id: str, device_id: str, password: str | None, userna
     return commands
 
 
-async def apply(settings: Settings, commands: list[dict[str, Any]]) -> None:
+async def apply(settings: Settings, commands: list[dict[str, Any]], timeout: float = TIMEOUT) -> None:
     """Push changes, never raising (a background task): failures are logged; a restart rebuilds."""
     if not auth_enabled(settings) or not commands:
         return
     try:
-        responses = await send(settings, commands)
+        responses = await send(settings, commands, timeout)
     except Exception as exc:  # the broker may be away: its next start rebuilds from the database
-        log.warning("broker account change not applied", error=str(exc))
+        log.warning("broker account change not applied", error=str(exc) or type(exc).__name__)
         return
     for command, response in zip(commands, responses, strict=False):
         error = response.get("error")
@@ -100,7 +106,7 @@ async def set_device_passwords(settings: Settings, tenant_id: str, passwords: di
             c for device_id, password in items[start : start + BATCH]
             for c in device_commands(tenant_id, device_id, password)
         ]  # fmt: skip
-        await apply(settings, commands)
+        await apply(settings, commands, BULK_TIMEOUT)
 
 
 async def replace_token_clients(

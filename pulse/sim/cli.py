@@ -45,7 +45,7 @@ async def run_in_background(settings: Settings, devices: int) -> None:
 
 
 def sim(
-    devices: Annotated[int, typer.Option(min=1, max=100_000, help="Number of simulated devices.")] = 25,
+    devices: Annotated[int, typer.Option(min=1, max=100_000, help="Number of simulated devices.")] = 500,
     sites: Annotated[int, typer.Option(min=1, max=1000, help="Sites the devices are spread over.")] = 3,
     tenant: Annotated[str, typer.Option(help="Tenant the devices belong to (must exist).")] = "demo",
     http: Annotated[bool, typer.Option("--http", help="Send over HTTP ingest instead of MQTT.")] = False,

@@ -1,6 +1,11 @@
 """`pulse sim`: simulated devices that provision themselves through the admin API, then send
 heartbeats and telemetry over MQTT (or HTTP with --http).
 
+Provisioning uses the bulk endpoint (`POST /api/admin/devices/bulk`, chunks of `PROVISION_CHUNK`),
+waiting out any 429/503 for its `Retry-After`. On an authenticated broker every device holds its own
+connection, all driven by the event loop (no thread per client); connects run `CONNECT_CONCURRENCY` at
+a time and the process's open-file limit is raised to fit, so thousands of devices work.
+
 Devices are spread over sites (`sim-site-1` …) with a mix of sensor profiles. Each device has its own
 schedule with ±10 % jitter, and with a small probability goes silent for a while (a dropout), so
 heartbeat alerts have something to find.
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import resource
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -22,6 +28,14 @@ from pulse.log import get_logger
 from pulse.sim.profiles import PROFILES, SensorState
 
 log = get_logger("pulse.sim")
+
+PROVISION_CHUNK = 500  # devices per bulk request (the endpoint takes up to 1000)
+CONNECT_CONCURRENCY = 64  # device connections being set up at once
+# A new account reaches the broker after the API's commit. Mosquitto 2.0's dynamic-security plugin
+# rewrites its whole file after every command, so pushing N accounts costs it O(N²) and keeps it busy
+# for minutes with thousands of new devices: connecting gives up only when no device got in for this long.
+CONNECT_STALL = 120.0
+MAX_RETRY_AFTER = 60.0
 
 
 @dataclass
@@ -83,62 +97,107 @@ class Simulator:
         return result
 
     async def provision(self, *, attempts: int = 60) -> None:
-        """Register each device and activate it (admin API), retrying while the API starts."""
+        """Register every device not given a token through the bulk admin endpoint, in chunks; each
+        answer carries the device's provision token (its broker password). Waits while the API starts
+        (connection errors) and for `Retry-After` on 429/503; any other refusal is fatal."""
         headers = {"X-Admin-Key": self.config.admin_key}
-        async with httpx.AsyncClient(base_url=self.config.admin_url, headers=headers, timeout=10) as client:
-            for device_id, site_id, profile in self.layout():
-                token = self.config.tokens.get(device_id) or await self._activate(
-                    client, device_id, site_id, attempts
-                )
-                self.devices.append(
-                    SimDevice(device_id, site_id, token, SensorState.create(profile, self.rng))
-                )
+        layout = self.layout()
+        tokens = dict(self.config.tokens)
+        missing = [(d, s) for d, s, _ in layout if not tokens.get(d)]
+        if missing:
+            async with httpx.AsyncClient(
+                base_url=self.config.admin_url, headers=headers, timeout=120
+            ) as client:
+                for start in range(0, len(missing), PROVISION_CHUNK):
+                    chunk = missing[start : start + PROVISION_CHUNK]
+                    tokens.update(await self._provision_chunk(client, chunk, attempts))
+                    log.info("simulated devices provisioned", done=start + len(chunk), of=len(missing))
+        for device_id, site_id, profile in layout:
+            self.devices.append(
+                SimDevice(device_id, site_id, tokens[device_id], SensorState.create(profile, self.rng))
+            )
         log.info("simulated devices ready", devices=len(self.devices), tenant=self.config.tenant_id)
 
-    async def _activate(self, client: httpx.AsyncClient, device_id: str, site_id: str, attempts: int) -> str:
+    async def _provision_chunk(
+        self, client: httpx.AsyncClient, chunk: list[tuple[str, str]], attempts: int
+    ) -> dict[str, str]:
+        body = {
+            "tenant_id": self.config.tenant_id,
+            "devices": [
+                {
+                    "device_id": device_id,
+                    "site_id": site_id,
+                    "device_type": "simulated",
+                    "fw_version": "sim-1.0",
+                }
+                for device_id, site_id in chunk
+            ],
+        }
         for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
-                created = await client.post(
-                    "/api/admin/devices",
-                    json={"tenant_id": self.config.tenant_id, "device_id": device_id, "site_id": site_id,
-                          "device_type": "simulated", "fw_version": "sim-1.0"},
-                )  # fmt: skip
-                if created.status_code != 201:
-                    raise SimError(f"registering {device_id}: {created.status_code} {created.text[:200]}")
-                activated = await client.post(
-                    "/api/device/activate",
-                    json={"tenant_id": self.config.tenant_id, "device_id": device_id,
-                          "activation_code": created.json()["activation_code"]},
-                )  # fmt: skip
-                if activated.status_code != 200:
-                    raise SimError(f"activating {device_id}: {activated.status_code} {activated.text[:200]}")
-                return activated.json()["provision_token"]
+                response = await client.post("/api/admin/devices/bulk", json=body)
             except httpx.TransportError:
-                if attempt == attempts - 1:
+                if last:
                     raise
                 await asyncio.sleep(0.5)
+                continue
+            if response.status_code == 201:
+                return {d["device_id"]: d["provision_token"] for d in response.json()["devices"]}
+            if response.status_code in (429, 503) and not last:
+                wait = _retry_after(response.headers.get("Retry-After"))
+                log.info("admin API asks to wait", status=response.status_code, seconds=wait)
+                await asyncio.sleep(wait)
+                continue
+            raise SimError(
+                f"provisioning {len(chunk)} devices from {chunk[0][0]}: "
+                f"{response.status_code} {response.text[:300]}"
+            )
         raise SimError("unreachable")
+
+    async def _connect_all(self) -> None:
+        """One connection per device, `CONNECT_CONCURRENCY` being set up at a time; a refused login is
+        retried for a while (the account is pushed to the broker just after the commit)."""
+        raise_open_file_limit(len(self.devices) + 256)
+        gate = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        progress = [time.monotonic()]  # when a device last got in
+
+        async def connect(device: SimDevice) -> None:
+            username = f"{self.config.tenant_id}/{device.device_id}"
+            async with gate:
+                attempt = 0
+                while True:
+                    try:
+                        device.mqtt = await _connect_device(self.config.mqtt_url, username, device.token)
+                        progress[0] = time.monotonic()
+                        return
+                    except (SimError, OSError, TimeoutError) as exc:
+                        if time.monotonic() - progress[0] > CONNECT_STALL:
+                            raise SimError(
+                                f"{username} cannot connect (no device got in for {CONNECT_STALL:.0f} s): {exc}"
+                            ) from None
+                        attempt += 1
+                        await asyncio.sleep(min(0.25 * attempt, 2.0))
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for device in self.devices:
+                    group.create_task(connect(device))
+        except ExceptionGroup as failed:  # the first reason, not "unhandled errors in a TaskGroup"
+            raise failed.exceptions[0] from None
+        log.info("simulated devices connected", devices=len(self.devices))
 
     async def run(self) -> None:
         if not self.devices:
             await self.provision()
-        if self.config.http:
-            self._http = httpx.AsyncClient(base_url=self.config.api_url, timeout=10)
-        elif self.config.device_logins:
-            for device in self.devices:
-                username = f"{self.config.tenant_id}/{device.device_id}"
-                for attempt in range(20):  # the broker learns a new account right after the API's commit
-                    try:
-                        device.mqtt = await _connect_device(self.config.mqtt_url, username, device.token)
-                        break
-                    except SimError:
-                        if attempt == 19:
-                            raise
-                        await asyncio.sleep(0.5)
-        else:
-            self._mqtt = _connect_mqtt(self.config.mqtt_url)
-        deadline = time.monotonic() + self.config.duration if self.config.duration else None
         try:
+            if self.config.http:
+                self._http = httpx.AsyncClient(base_url=self.config.api_url, timeout=10)
+            elif self.config.device_logins:
+                await self._connect_all()
+            else:
+                self._mqtt = _connect_mqtt(self.config.mqtt_url)
+            deadline = time.monotonic() + self.config.duration if self.config.duration else None
             async with asyncio.TaskGroup() as group:
                 for device in self.devices:
                     group.create_task(
@@ -149,14 +208,18 @@ class Simulator:
                     )
                 group.create_task(self._report(deadline))
         finally:
-            if self._mqtt is not None:
-                self._mqtt.disconnect()
-                self._mqtt.loop_stop()
-            for device in self.devices:
-                if device.mqtt is not None:
-                    device.mqtt.disconnect()
-            if self._http is not None:
-                await self._http.aclose()
+            await self._disconnect()
+
+    async def _disconnect(self) -> None:
+        if self._mqtt is not None:
+            self._mqtt.disconnect()
+            self._mqtt.loop_stop()
+        for device in self.devices:
+            if device.mqtt is not None:
+                device.mqtt.disconnect()
+                device.mqtt = None
+        if self._http is not None:
+            await self._http.aclose()
 
     async def _device_loop(
         self, device: SimDevice, msg_type: str, interval: float, deadline: float | None
@@ -215,6 +278,24 @@ class SimError(RuntimeError):
     pass
 
 
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(max(float(value or 1), 0.1), MAX_RETRY_AFTER)
+    except ValueError:
+        return 1.0
+
+
+def raise_open_file_limit(needed: int) -> None:
+    """Raise the soft limit on open files towards the hard one: each simulated device holds a socket
+    (the usual soft default, 1024, would stop at about a thousand devices)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        if target < needed:
+            log.warning("open-file limit too low for every device", needed=needed, limit=target)
+
+
 def _connect_mqtt(url: str) -> mqtt.Client:
     parts = urlsplit(url)
     client = mqtt.Client(callback_api_version=mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311)
@@ -269,7 +350,12 @@ async def _connect_device(url: str, username: str, password: str, timeout: float
     client.on_connect = on_connect
     client._pulse_driver = _LoopDriver(client)  # type: ignore[attr-defined]  # kept alive with the client
     client.connect(parts.hostname or "127.0.0.1", parts.port or 1883, keepalive=60)
-    reason = await asyncio.wait_for(connected, timeout)
+    try:
+        reason = await asyncio.wait_for(connected, timeout)
+    except BaseException:  # timed out, or cancelled with the other connects: leave no socket behind
+        client.disconnect()
+        raise
     if reason.is_failure:
+        client.disconnect()
         raise SimError(f"the broker refused {username}: {reason}")
     return client

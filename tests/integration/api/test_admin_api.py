@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import httpx
 import pytest
@@ -161,3 +162,87 @@ async def test_no_usable_subscription(admin, pool) -> None:
 async def test_unknown_tenant(admin) -> None:
     response = await _device(admin, "d1", tenant_id="nobody")
     assert (response.status_code, response.json()["error"]) == (404, "tenant_not_found")
+
+
+def _bulk(count: int, prefix: str = "b", **extra) -> list[dict]:
+    return [{"device_id": f"{prefix}{i}", "site_id": "hq", **extra} for i in range(count)]
+
+
+async def test_bulk_provisioning_needs_the_key_and_bounds_its_list(admin) -> None:
+    await _tenant(admin)
+    unkeyed = await admin.post(
+        "/api/admin/devices/bulk",
+        json={"tenant_id": "acme", "devices": _bulk(1)},
+        headers={"X-Admin-Key": "wrong-key-0123456789"},
+    )
+    assert unkeyed.status_code == 401
+    for devices in ([], _bulk(1001), [{"device_id": "a/b", "site_id": "hq"}]):
+        response = await admin.post("/api/admin/devices/bulk", json={"tenant_id": "acme", "devices": devices})
+        assert (response.status_code, response.json()["error"]) == (422, "invalid_request")
+    twice = await admin.post(
+        "/api/admin/devices/bulk", json={"tenant_id": "acme", "devices": _bulk(2) + _bulk(1)}
+    )
+    assert (twice.status_code, twice.json()["error"]) == (422, "duplicate_device")
+    listed = (await admin.get("/api/admin/devices", params={"tenant_id": "acme"})).json()
+    assert listed["count"] == 0
+
+
+async def test_bulk_provisioning_is_all_or_nothing_under_the_device_limit(admin, pool) -> None:
+    await _tenant(admin, device_limit=5)
+    assert (await _device(admin, "single")).status_code == 201
+    over = await admin.post("/api/admin/devices/bulk", json={"tenant_id": "acme", "devices": _bulk(5)})
+    assert (over.status_code, over.json()["error"]) == (409, "device_limit_reached")
+    assert "b4" in over.json()["detail"]
+    async with operator_tx(pool, "test") as conn:
+        assert await conn.fetchval("SELECT count(*) FROM device_registry WHERE tenant_id = 'acme'") == 1
+    ok = await admin.post("/api/admin/devices/bulk", json={"tenant_id": "acme", "devices": _bulk(4)})
+    assert ok.status_code == 201, ok.text
+    # Re-registering the same devices takes no new slot and issues new tokens.
+    again = await admin.post("/api/admin/devices/bulk", json={"tenant_id": "acme", "devices": _bulk(4)})
+    assert again.status_code == 201, again.text
+    old = {d["device_id"]: d["provision_token"] for d in ok.json()["devices"]}
+    assert all(old[d["device_id"]] != d["provision_token"] for d in again.json()["devices"])
+    async with operator_tx(pool, "test") as conn:
+        count = await conn.fetchval("SELECT active_device_count FROM subscriptions WHERE tenant_id = 'acme'")
+    assert count == 5
+    unknown = await admin.post("/api/admin/devices/bulk", json={"tenant_id": "nobody", "devices": _bulk(1)})
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "tenant_not_found")
+
+
+async def test_bulk_tokens_work_for_http_ingest(admin, ingest_settings, pool) -> None:
+    from pulse.api.app import create_app
+    from pulse.api.routes import ingest as ingest_routes
+    from pulse.ingest.pipeline import build_ingestor, wait_for_limits
+
+    await _tenant(admin, device_limit=100)
+    response = await admin.post(
+        "/api/admin/devices/bulk",
+        json={"tenant_id": "acme", "devices": _bulk(50, device_type="meter", fw_version="1.2")},
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["count"] == 50 and body["broker_url"] == ingest_settings.mqtt_url
+    first = body["devices"][0]
+    assert first["mqtt_username"] == first["mqtt_client_id"] == "acme/b0"
+    ingestor = build_ingestor(ingest_settings, pool)
+    await wait_for_limits(ingestor)
+    writer = asyncio.create_task(ingestor.writer.run())
+    api = create_app(ingest_settings, pool)
+    ingest_routes.mount(api, ingestor)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=api), base_url="http://test") as http:
+            for device in body["devices"][:3] + body["devices"][-2:]:
+                sent = await http.post(
+                    f"/ingest/v1/tenant/acme/device/{device['device_id']}/telemetry",
+                    json={"site_id": "hq", "metrics": {"t": 1.0}},
+                    headers={"X-Provision-Token": device["provision_token"]},
+                )
+                assert sent.status_code == 202, sent.text
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    async with operator_tx(pool, "test") as conn:
+        assert await conn.fetchval("SELECT count(*) FROM telemetry WHERE tenant_id = 'acme'") == 5
+        fw = await conn.fetchval("SELECT fw_version FROM device_registry WHERE device_id = 'b7'")
+    assert fw == "1.2"

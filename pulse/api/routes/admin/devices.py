@@ -1,6 +1,7 @@
 """/api/admin/devices: installers and factory tooling register devices, hand out one-time activation
-codes, rotate and revoke tokens for any tenant. The subscription device limit holds here as on every
-other path (`pulse/provisioning/devices.py`)."""
+codes, rotate and revoke tokens for any tenant, and provision many devices with their broker credentials
+in one request (`/bulk`). The subscription device limit holds here as on every other path
+(`pulse/provisioning/devices.py`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from pydantic import BaseModel, Field
 from pulse.api.deps import AdminDb, AdminKey, AppSettings
 from pulse.api.routes.admin.models import PROVISIONING_ERRORS, DeviceId, TenantId
 from pulse.broker import control as broker_control
+from pulse.broker.access import device_username
+from pulse.errors import PulseError
 from pulse.provisioning.devices import ProvisioningError, register_device, rotate_token, set_device_status
 
 router = APIRouter(prefix="/api/admin/devices", tags=["admin"], dependencies=[AdminKey])
@@ -63,6 +66,100 @@ async def create_device(body: DeviceCreate, conn: AdminDb, settings: AppSettings
         subscription_id=device.subscription_id,
         activation_code=device.activation_code,
         expires_at=device.activation_expires_at,
+    )
+
+
+BULK_MAX = 1000  # devices per bulk request: one transaction, a bounded time holding the subscription lock
+
+
+class BulkDevice(BaseModel):
+    device_id: DeviceId
+    site_id: DeviceId
+    subscription_id: str | None = Field(default=None, max_length=64)
+    fw_version: str | None = Field(default=None, max_length=100)
+    device_type: str | None = Field(default=None, max_length=100)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class BulkCreate(BaseModel):
+    tenant_id: TenantId
+    devices: list[BulkDevice] = Field(min_length=1, max_length=BULK_MAX)
+
+
+class BulkProvisioned(BaseModel):
+    device_id: str
+    site_id: str
+    subscription_id: str | None
+    provision_token: str
+    mqtt_username: str
+    mqtt_client_id: str
+
+
+class BulkResult(BaseModel):
+    tenant_id: str
+    broker_url: str | None
+    count: int
+    devices: list[BulkProvisioned]
+
+
+@router.post("/bulk", status_code=201, response_model=BulkResult, responses=PROVISIONING_ERRORS)
+async def create_devices_bulk(
+    body: BulkCreate, conn: AdminDb, settings: AppSettings, background: BackgroundTasks
+) -> BulkResult:
+    """Register (or re-register) up to 1000 devices of one tenant and issue each its provision token now.
+
+    For trusted, key-authenticated tooling (factory lines, the simulator): no activation codes, so the
+    per-address activation limit does not apply. **All or nothing**: the devices are written in one
+    transaction; if any of them is refused (unknown tenant or subscription, no room under the
+    subscription's device limit, a duplicate id in the list) nothing is written and the error names the
+    device. Each device's token is also its broker password (username and client id `{tenant}/{device}`,
+    on the broker at `broker_url`); the accounts are pushed to the running broker after the commit.
+    A re-registered device's previous token stops working.
+    """
+    seen: set[str] = set()
+    for item in body.devices:
+        if item.device_id in seen:
+            raise ProvisioningError(422, "duplicate_device", f"device {item.device_id!r} is listed twice")
+        seen.add(item.device_id)
+    provisioned: list[BulkProvisioned] = []
+    for index, item in enumerate(body.devices):
+        try:
+            device = await register_device(
+                conn,
+                body.tenant_id,
+                item.device_id,
+                item.site_id,
+                subscription_id=item.subscription_id,
+                fields={
+                    "fw_version": item.fw_version,
+                    "device_type": item.device_type,
+                    "metadata": item.metadata,
+                },
+                credential="token",
+                if_exists="update",
+            )
+        except PulseError as exc:  # aborts the transaction: nothing of this request is kept
+            raise PulseError(
+                exc.status, exc.error, f"devices[{index}] ({item.device_id}): {exc.detail}", exc.headers
+            ) from None
+        assert device.provision_token is not None
+        username = device_username(body.tenant_id, item.device_id)
+        provisioned.append(
+            BulkProvisioned(
+                device_id=device.device_id,
+                site_id=device.site_id,
+                subscription_id=device.subscription_id,
+                provision_token=device.provision_token,
+                mqtt_username=username,
+                mqtt_client_id=username,
+            )
+        )
+    passwords = {d.device_id: d.provision_token for d in provisioned}
+    background.add_task(
+        broker_control.set_device_passwords, settings, body.tenant_id, passwords
+    )  # after commit
+    return BulkResult(
+        tenant_id=body.tenant_id, broker_url=settings.mqtt_url, count=len(provisioned), devices=provisioned
     )
 
 
