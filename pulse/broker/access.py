@@ -357,14 +357,21 @@ async def rebuild_file(settings: Settings, path: Path) -> int:
     return len(state["clients"])
 
 
+_PLUGIN_PATHS = (
+    "/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
+    "/usr/lib/mosquitto_dynamic_security.so",
+)
+
+
+def dynsec_plugin() -> str | None:
+    """Where Debian's `mosquitto` package put the dynamic-security plugin, if it is installed."""
+    return next((p for p in _PLUGIN_PATHS if Path(p).exists()), None)
+
+
 def mosquitto_auth_conf(dynsec_file: Path, *, allow_anonymous: bool) -> str:
     """Lines of mosquitto.conf that switch the dynamic-security plugin on."""
-    plugin = next(
-        (p for p in ("/usr/lib/x86_64-linux-gnu/mosquitto_dynamic_security.so",
-                     "/usr/lib/aarch64-linux-gnu/mosquitto_dynamic_security.so",
-                     "/usr/lib/mosquitto_dynamic_security.so") if Path(p).exists()),
-        "mosquitto_dynamic_security.so",
-    )  # fmt: skip
+    plugin = dynsec_plugin() or "mosquitto_dynamic_security.so"  # else the broker's own search path
     return (
         f"plugin {plugin}\n"
         f"plugin_opt_config_file {dynsec_file}\n"
