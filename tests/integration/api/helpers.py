@@ -156,6 +156,12 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
             device_id,
             f"client-{tenant_id}-{device_id}",
         )
+        account_id = await conn.fetchval(
+            """INSERT INTO tenant_broker_accounts (tenant_id, username, password_hash)
+               VALUES ($1, $2, 'h') RETURNING id""",
+            tenant_id,
+            f"alerts:{tenant_id}:{suffix}",
+        )
         alert_id = await conn.fetchval(
             """INSERT INTO alerts (tenant_id, site_id, device_id, alert_type, fingerprint, summary, severity)
                VALUES ($1, $2, $3, 'THRESHOLD', 'fp-' || $3, 'too hot', 4) RETURNING id""",
@@ -248,6 +254,7 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
         "group_id": group_id,
         "tag": tag,
         "token_id": str(token_id),
+        "account_id": str(account_id),
         "alert_id": str(alert_id),
         "rule_id": rule_id,
         "window_id": window_id,
