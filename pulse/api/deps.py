@@ -113,19 +113,56 @@ def tenant_of(principal: Principal) -> str:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+@asynccontextmanager
+async def constraint_errors() -> AsyncIterator[None]:
+    """A write that breaks a constraint is the client's mistake (unknown reference, duplicate), not a
+    500. Handlers check what they can first; this is the safety net for races and the rest."""
+    try:
+        yield
+    except asyncpg.ForeignKeyViolationError:
+        raise PulseError(422, "invalid_reference", "a referenced resource does not exist") from None
+    except asyncpg.UniqueViolationError:
+        raise PulseError(409, "conflict", "a resource with this identity already exists") from None
+    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError):
+        raise PulseError(422, "invalid_request", "a value is out of the allowed range") from None
+
+
 async def resolve_tenant(pool: asyncpg.Pool, tenant: str, *, write: bool) -> str:
-    """The tenant's lifecycle status, checked (`check_tenant_access`): a token can outlive its tenant
-    (deleted here, or never created for an external issuer's claim), and a suspended tenant only reads."""
+    """The tenant's lifecycle status, checked on its own (the WebSocket, which has no TenantDb)."""
     async with tenant_tx(pool, tenant) as conn:
         status = await tenant_status(conn, tenant)
     check_tenant_access(tenant, status, write=write)
     return tenant
 
 
-async def tenant_access(request: Request, principal: CustomerPrincipal, pool: Pool) -> str:
-    """Every tenant route's tenant, resolved once per request (FastAPI caches a dependency per request):
-    writes are the methods other than GET, HEAD and OPTIONS."""
-    return await resolve_tenant(pool, tenant_of(principal), write=request.method not in SAFE_METHODS)
+@asynccontextmanager
+async def tenant_db(
+    principal: Principal, pool: asyncpg.Pool, *, write: bool
+) -> AsyncIterator[asyncpg.Connection]:
+    """A `tenant_tx` for the principal's tenant that first checks the tenant's lifecycle status
+    (`check_tenant_access`) in the same transaction: a token can outlive its tenant (deleted here, or
+    never created for an external issuer's claim), and a suspended tenant only reads."""
+    tenant = tenant_of(principal)
+    async with constraint_errors(), tenant_tx(pool, tenant) as conn:
+        check_tenant_access(tenant, await tenant_status(conn, tenant), write=write)
+        yield conn
+
+
+async def _tenant_db(
+    request: Request, principal: CustomerPrincipal, pool: Pool
+) -> AsyncIterator[asyncpg.Connection]:
+    # Writes are the methods other than GET, HEAD and OPTIONS.
+    async with tenant_db(principal, pool, write=request.method not in SAFE_METHODS) as conn:
+        yield conn
+
+
+TenantDb = Annotated[asyncpg.Connection, Depends(_tenant_db, scope="function")]
+
+
+async def tenant_access(principal: CustomerPrincipal, conn: TenantDb) -> str:
+    """Every tenant route's tenant, checked when TenantDb's transaction opened — one transaction per
+    request, shared with the handler (FastAPI resolves a dependency once per request)."""
+    return tenant_of(principal)
 
 
 CheckedTenant = Annotated[str, Depends(tenant_access)]
@@ -143,37 +180,6 @@ async def _admin_tenant(principal: TenantAdmin, tenant: CheckedTenant) -> str:
 # one of these cannot forget either check.
 TenantId = Annotated[str, Depends(_customer_tenant)]  # needs the customer role
 AdminTenantId = Annotated[str, Depends(_admin_tenant)]  # needs the tenant-admin role
-
-
-@asynccontextmanager
-async def constraint_errors() -> AsyncIterator[None]:
-    """A write that breaks a constraint is the client's mistake (unknown reference, duplicate), not a
-    500. Handlers check what they can first; this is the safety net for races and the rest."""
-    try:
-        yield
-    except asyncpg.ForeignKeyViolationError:
-        raise PulseError(422, "invalid_reference", "a referenced resource does not exist") from None
-    except asyncpg.UniqueViolationError:
-        raise PulseError(409, "conflict", "a resource with this identity already exists") from None
-    except (asyncpg.CheckViolationError, asyncpg.NotNullViolationError, asyncpg.DataError):
-        raise PulseError(422, "invalid_request", "a value is out of the allowed range") from None
-
-
-async def _tenant_db(
-    principal: CustomerPrincipal,
-    pool: Pool,
-    checked: CheckedTenant = None,  # type: ignore[assignment]
-) -> AsyncIterator[asyncpg.Connection]:
-    # Takes the principal, not TenantId: notify_targets.tenant_conn and the API bench call it directly,
-    # without `checked`; the status is then checked in this transaction, every request counted a write.
-    tenant = tenant_of(principal)
-    async with constraint_errors(), tenant_tx(pool, tenant) as conn:
-        if checked is None:
-            check_tenant_access(tenant, await tenant_status(conn, tenant), write=True)
-        yield conn
-
-
-TenantDb = Annotated[asyncpg.Connection, Depends(_tenant_db, scope="function")]
 
 
 def client_ip(request: Request) -> str | None:

@@ -39,7 +39,7 @@ import httpx
 import orjson
 import psutil
 
-from pulse.api.deps import _tenant_db
+from pulse.api.deps import tenant_db
 from pulse.api.pagination import Page
 from pulse.api.queries import alerts as alert_queries
 from pulse.api.queries import devices as device_queries
@@ -474,7 +474,6 @@ async def in_process(settings: Settings, targets: list[Target], requests: int) -
 
     pool = await create_pool(settings, min_size=1, max_size=1, init=init)
     principal = Principal(sub="bench", issuer="bench", roles=frozenset({CUSTOMER}), tenant_id=TENANT)
-    tenant_db = contextlib.asynccontextmanager(_tenant_db)
     try:
         for t in targets:
             if t.db_work is None:
@@ -484,7 +483,7 @@ async def in_process(settings: Settings, targets: list[Target], requests: int) -
             for n in range(WARMUP + requests):
                 sql_ms.clear()
                 started = time.perf_counter()
-                async with tenant_db(principal, pool) as conn:
+                async with tenant_db(principal, pool, write=False) as conn:
                     await t.db_work(conn, n)
                 elapsed = (time.perf_counter() - started) * 1000
                 await asyncio.sleep(0)  # let the logger callbacks run

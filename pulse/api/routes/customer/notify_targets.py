@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -21,7 +20,7 @@ from pydantic import (
 )
 
 from pulse import crypto
-from pulse.api.deps import _tenant_db, tenant_of
+from pulse.api.deps import tenant_db, tenant_of
 from pulse.api.errors import ErrorBody
 from pulse.api.queries import notify_targets as store
 from pulse.config import Settings
@@ -84,7 +83,6 @@ def unique(values: list[Any] | None) -> list[Any] | None:
 
 # A short transaction of its own: `TenantDb` stays open until the response, and a test send must not
 # hold a pooled connection (or the rate-limit lock) while it waits for a remote target.
-tenant_conn = asynccontextmanager(_tenant_db)
 
 
 class DeliveryTestResult(BaseModel):
@@ -193,7 +191,7 @@ async def test_target(
     for the tenant in a short transaction, then send (404 for another tenant's target, 429 past a
     limit: a second target with the same URL shares the destination's)."""
     tenant = tenant_of(principal)
-    async with tenant_conn(principal, pool) as conn:
+    async with tenant_db(principal, pool, write=True) as conn:
         target = await store.find_target(conn, t, tenant, target_id)
         await take_test_slots(
             conn,
