@@ -21,14 +21,19 @@ from pulse.provisioning.devices import ProvisioningError, register_device, rotat
 router = APIRouter(prefix="/api/admin/devices", tags=["admin"], dependencies=[AdminKey])
 
 
-class DeviceCreate(BaseModel):
-    tenant_id: TenantId
+class DeviceFields(BaseModel):
+    """One device as an installer registers it (alone or in a bulk request)."""
+
     device_id: DeviceId
     site_id: DeviceId
     subscription_id: str | None = Field(default=None, max_length=64)
     fw_version: str | None = Field(default=None, max_length=100)
     device_type: str | None = Field(default=None, max_length=100)
     metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class DeviceCreate(DeviceFields):
+    tenant_id: TenantId
 
 
 class DeviceRegistered(BaseModel):
@@ -72,18 +77,9 @@ async def create_device(body: DeviceCreate, conn: AdminDb, settings: AppSettings
 BULK_MAX = 1000  # devices per bulk request: one transaction, a bounded time holding the subscription lock
 
 
-class BulkDevice(BaseModel):
-    device_id: DeviceId
-    site_id: DeviceId
-    subscription_id: str | None = Field(default=None, max_length=64)
-    fw_version: str | None = Field(default=None, max_length=100)
-    device_type: str | None = Field(default=None, max_length=100)
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
 class BulkCreate(BaseModel):
     tenant_id: TenantId
-    devices: list[BulkDevice] = Field(min_length=1, max_length=BULK_MAX)
+    devices: list[DeviceFields] = Field(min_length=1, max_length=BULK_MAX)
 
 
 class BulkProvisioned(BaseModel):
