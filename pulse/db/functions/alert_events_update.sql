@@ -1,7 +1,7 @@
 -- The one trigger function behind every alert event but the first (AFTER UPDATE ON alerts, statement
 -- level, transition tables old_rows/new_rows; the trigger itself is created in migration 041). One
 -- event per changed row: a status change wins over an escalation, which wins over a silence, which
--- wins over an update. Migration 041 created it and 052 added ESCALATED; this file is its current
+-- wins over an update. Migration 041 created it, 052 added ESCALATED and issue 12 made it follow escalated_at; this file is its current
 -- definition from now on (edit it here, never copy it into a new migration).
 CREATE OR REPLACE FUNCTION alert_events_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -15,7 +15,8 @@ BEGIN
                        CASE n.status WHEN 'CLOSED' THEN 'CLOSED'
                                      WHEN 'ACKNOWLEDGED' THEN 'ACKNOWLEDGED'
                                      ELSE 'OPENED' END
-                   WHEN n.escalation_level > o.escalation_level THEN 'ESCALATED'
+                   -- a level fired (escalated_at moves on every fire, repeats of a policy included)
+                   WHEN n.escalated_at IS DISTINCT FROM o.escalated_at AND n.escalated_at IS NOT NULL THEN 'ESCALATED'
                    WHEN n.silenced_until IS DISTINCT FROM o.silenced_until THEN 'SILENCED'
                    WHEN n.severity IS DISTINCT FROM o.severity OR n.summary IS DISTINCT FROM o.summary THEN 'UPDATED'
                END AS event,
