@@ -255,6 +255,30 @@ class Settings(BaseSettings):
         default=None,
         description="PEM file of extra CAs trusted for outbound TLS (SMTP STARTTLS) besides the system store.",
     )
+    # The platform's own mail to people (escalations). Unset host: mail goes to the local outbox.
+    smtp_host: str | None = Field(
+        default=None,
+        description="SMTP server for mail to people (escalations); unset: kept in the local outbox (`pulse outbox`).",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (587), tls (implicit, 465) or none (an internal relay)."
+    )
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = Field(default="pulse-alerts@example.com", description="From address of mail to people.")
+    escalation_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="Longest the escalation worker sleeps between looks for due levels.",
+    )
+    escalation_batch: int = Field(
+        default=200, ge=1, le=5000, description="Alerts one escalation pass claims."
+    )
+    ack_link_ttl_hours: float = Field(
+        default=24.0, gt=0, le=24 * 30, description="How long an acknowledge link in a message stays valid."
+    )
 
     @field_validator("database_url")
     @classmethod

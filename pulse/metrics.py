@@ -94,6 +94,15 @@ NOTIFY_JOBS_DEFERRED = Counter(
 NOTIFY_JOBS_RECLAIMED = Counter(
     "pulse_notify_jobs_reclaimed_total", "Stuck PROCESSING jobs put back to PENDING", registry=REGISTRY
 )
+ESCALATION_FIRES = Counter(
+    "pulse_escalation_levels_fired_total", "Escalation levels fired on open alerts", registry=REGISTRY
+)
+ESCALATION_LATENESS = Histogram(
+    "pulse_escalation_lateness_seconds",
+    "How long after its due time an escalation level fired",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
 
 
 class _Incrementable(Protocol):

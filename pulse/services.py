@@ -12,6 +12,10 @@ from pulse.config import Settings
 SERVICES: dict[str, tuple[str, str]] = {
     "admin": ("pulse.api.admin_service", "provisioning admin API (X-Admin-Key) on PULSE_ADMIN_PORT"),
     "api": ("pulse.api.service", "the HTTP API, its OpenAPI docs and the health probes"),
+    "escalation": (
+        "pulse.escalation.service",
+        "escalation policies: notify whoever is on call, escalate until someone acknowledges",
+    ),
     "evaluator": ("pulse.evaluator.service", "device health, alert rules and the alert lifecycle"),
     "ingest": (
         "pulse.ingest.service",

@@ -13,7 +13,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import asyncpg
+
 from pulse.alerts.maintenance import Recurrence, RecurrenceError, read_recurrence
+from pulse.log import get_logger
+
+log = get_logger("pulse.evaluator")
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,3 +79,24 @@ def suppressed(
 ) -> bool:
     groups = tuple(groups)
     return any(w.suppresses(at, site_id, device_type, groups) for w in windows)
+
+
+async def load_windows(conn: asyncpg.Connection, tenant_id: str) -> tuple[MaintenanceWindow, ...]:
+    """The tenant's enabled windows; an unusable one is skipped and logged (the evaluator and the
+    escalation worker both read them)."""
+    windows: list[MaintenanceWindow] = []
+    for row in await conn.fetch(
+        """SELECT window_id, starts_at, ends_at, recurring, timezone, site_ids, device_types, group_ids
+             FROM alert_maintenance_windows WHERE tenant_id = $1 AND enabled""",
+        tenant_id,
+    ):
+        try:
+            windows.append(parse_window(row))
+        except WindowError as exc:
+            log.warning(
+                "skipping unusable maintenance window",
+                tenant_id=tenant_id,
+                window_id=row["window_id"],
+                error=str(exc),
+            )
+    return tuple(windows)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from pulse.evaluator.maintenance import MaintenanceWindow, WindowError, parse_window
+from pulse.evaluator.maintenance import MaintenanceWindow, load_windows
 from pulse.evaluator.rules import MetricMapping, Rule, RuleError, parse_rule
 from pulse.log import get_logger
 
@@ -50,22 +50,7 @@ async def load_tenant_config(conn: asyncpg.Connection, tenant_id: str) -> Tenant
             tenant_id,
         )
     )
-    windows: list[MaintenanceWindow] = []
-    for row in await conn.fetch(
-        """SELECT window_id, starts_at, ends_at, recurring, timezone, site_ids, device_types, group_ids
-             FROM alert_maintenance_windows WHERE tenant_id = $1 AND enabled""",
-        tenant_id,
-    ):
-        try:
-            windows.append(parse_window(row))
-        except WindowError as exc:
-            log.warning(
-                "skipping unusable maintenance window",
-                tenant_id=tenant_id,
-                window_id=row["window_id"],
-                error=str(exc),
-            )
-    return TenantConfig(tenant_id, tuple(rules), mappings, tuple(windows))
+    return TenantConfig(tenant_id, tuple(rules), mappings, await load_windows(conn, tenant_id))
 
 
 class ConfigCache:

@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
+import asyncpg
 import httpx
 import orjson
 from pydantic import BaseModel, SecretStr, ValidationError
@@ -33,6 +34,7 @@ from pulse.notify import configs, ssrf
 from pulse.notify.channels import CHANNELS
 from pulse.notify.channels.base import Reason, SendContext, SendResult
 from pulse.notify.events import AlertEvent
+from pulse.notify.mailer import Mailer
 
 # Called with (kind, channel, config) after validation, before sending: a SendResult holds the send
 # back (the worker's provider rate limit answers THROTTLED), None lets it go.
@@ -126,6 +128,29 @@ async def deliver_once(
     except Exception as exc:  # a channel bug is a failed attempt, never a lost job or a 500
         result = SendResult(False, True, Reason.NETWORK, detail=type(exc).__name__)
     return _outcome(result, secrets_of(config), started)
+
+
+async def deliver_mail(
+    mailer: Mailer,
+    pool: asyncpg.Pool,
+    job_id: int,
+    event: AlertEvent,
+    to: str,
+    http: httpx.AsyncClient,
+    ctx: SendContext,
+) -> Outcome:
+    """One send of a person's mail (`mailer`: the installation's SMTP server or the local outbox),
+    bounded and guarded like `deliver_once`."""
+    started = time.monotonic()
+    try:
+        async with asyncio.timeout(send_deadline(ctx)):
+            result = await mailer.send(pool, job_id, event, to, http, ctx)
+    except TimeoutError:
+        result = SendResult(False, True, Reason.TIMEOUT, detail="send timed out")
+    except Exception as exc:  # a mailer bug is a failed attempt, never a lost job
+        result = SendResult(False, True, Reason.NETWORK, detail=type(exc).__name__)
+    secrets = [mailer.settings.smtp_password.get_secret_value()] if mailer.settings.smtp_password else []
+    return _outcome(result, secrets, started)
 
 
 def http_client(settings: Settings) -> httpx.AsyncClient:

@@ -45,6 +45,9 @@ class AlertEvent:
     created_at: datetime
     actor: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    # A message to a person: their single-use acknowledge link. Set by the worker at send time from
+    # the job's link id (never stored in the job), so it is not part of the stored payload.
+    ack_url: str | None = None
 
     @property
     def severity_label(self) -> str:
@@ -59,7 +62,8 @@ class AlertEvent:
         return f"[{self.severity_label}] {verb}: {self.alert_type} on {self.device_id}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        ack = {"ack_url": self.ack_url} if self.ack_url else {}
+        return ack | {
             "event_id": self.event_id,
             "tenant_id": self.tenant_id,
             "alert_id": self.alert_id,

@@ -29,6 +29,7 @@ from pulse.log import get_logger
 from pulse.notify import ssrf
 from pulse.notify.deliver import http_client
 from pulse.notify.dispatch import Dispatcher
+from pulse.notify.mailer import Mailer
 from pulse.notify.worker import ACTOR, RetryPolicy, Worker
 from pulse.periodic import run_every
 
@@ -170,6 +171,8 @@ def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> No
             settings.notify_backoff_max_seconds,
         ),
         stuck_after=timedelta(seconds=settings.notify_stuck_seconds),
+        mailer=Mailer(settings),
+        base_url=settings.base_url,
     )
     return NotifyService(
         pool,

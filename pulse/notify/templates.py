@@ -77,6 +77,7 @@ NAMES = frozenset(
         "actor",
         "details",
         "escalation_level",
+        "ack_url",
     }
 )
 
@@ -176,6 +177,7 @@ def variables(event: AlertEvent) -> dict[str, Any]:
         "actor": event.actor,
         "details": event.details,
         "escalation_level": event.details.get("escalation_level"),
+        "ack_url": event.ack_url,
     }
 
 

@@ -37,11 +37,13 @@ from pulse import metrics
 from pulse.backoff import full_jitter
 from pulse.crypto import Keyring
 from pulse.db.tx import operator_tx
+from pulse.escalation import ack_links
 from pulse.log import get_logger
 from pulse.notify import ssrf
 from pulse.notify.channels.base import Reason, SendContext, SendResult
-from pulse.notify.deliver import Outcome, deliver_once, refused
+from pulse.notify.deliver import Outcome, deliver_mail, deliver_once, refused
 from pulse.notify.events import AlertEvent
+from pulse.notify.mailer import Mailer
 from pulse.notify.targets import job_target_sql
 
 ACTOR = "service:notify"
@@ -84,8 +86,13 @@ class Worker:
         name: str | None = None,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
+        mailer: Mailer | None = None,
+        base_url: str = "http://127.0.0.1:8080",
     ):
         self._pool = pool
+        self.mailer = mailer
+        self.base_url = base_url  # where acknowledge links in messages point
+        self._ack_key: bytes | None = None
         self._http = http
         self.context = SendContext(
             policy, "", 0, mqtt_url=mqtt_url, ca_file=ca_file, timeout=timeout, keyring=keyring
@@ -140,7 +147,7 @@ class Worker:
                       FROM due WHERE j.job_id = due.job_id
                     RETURNING j.job_id, j.tenant_id, j.alert_id, j.event, j.integration_id, j.channel_id,
                               j.routing_rule_id, j.attempts, j.attempts_base, j.rate_reserved, j.payload_json,
-                              j.claimed_at)
+                              j.claimed_at, j.recipient, j.ack_link_id)
                 SELECT c.*, {_TARGET_COLUMNS}
                   FROM claimed c
                 {_TARGET_JOINS}
@@ -151,22 +158,39 @@ class Worker:
             )
 
     async def _send(self, job: asyncpg.Record, now: datetime) -> Outcome:
+        payload = job["payload_json"]
+        payload = orjson.loads(payload) if isinstance(payload, str) else payload
+        event = AlertEvent.from_json(payload["event"])
+        if job["ack_link_id"] is not None:  # a message to a person carries their acknowledge link
+            event = replace(
+                event, ack_url=ack_links.url_for(self.base_url, await self._link_key(), job["ack_link_id"])
+            )
+        ctx = replace(self.context, message_id=f"pulse-job-{job['job_id']}", timestamp=int(now.timestamp()))
+        if job["recipient"] is not None:  # mail to a person: the installation's mail, not a tenant target
+            if self.mailer is None:
+                return refused("mail_not_configured")
+            return await deliver_mail(
+                self.mailer, self._pool, job["job_id"], event, job["recipient"], self._http, ctx
+            )
         if job["target_kind"] is None:
             return refused("target_not_found")
         if not job["target_enabled"]:
             return refused("target_disabled")
-        payload = job["payload_json"]
-        payload = orjson.loads(payload) if isinstance(payload, str) else payload
-        ctx = replace(self.context, message_id=f"pulse-job-{job['job_id']}", timestamp=int(now.timestamp()))
         return await deliver_once(
             job["target_kind"],
             job["target_config"],
-            AlertEvent.from_json(payload["event"]),
+            event,
             self._http,
             ctx,
             # a slot reserved by an earlier claim is ours: send without asking the bucket again
             gate=None if job["rate_reserved"] else self._rate_gate,
         )
+
+    async def _link_key(self) -> bytes:
+        if self._ack_key is None:
+            async with operator_tx(self._pool, ACTOR) as conn:
+                self._ack_key = await ack_links.link_key(conn)
+        return self._ack_key
 
     async def _rate_gate(self, kind: str, channel: ModuleType, config: object) -> SendResult | None:
         wait = await self._rate_wait(kind, channel, config)

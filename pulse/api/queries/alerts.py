@@ -177,7 +177,26 @@ async def silence(
     return alert_from(row) if row else None
 
 
-AlertEventKind = Literal["OPENED", "UPDATED", "ACKNOWLEDGED", "ESCALATED", "SILENCED", "CLOSED"]
+AlertEventKind = Literal[
+    "OPENED",
+    "UPDATED",
+    "ACKNOWLEDGED",
+    "ESCALATED",
+    "SILENCED",
+    "CLOSED",
+    # written by the escalation (escalation_events): who a level notified through what and the jobs
+    # created; a level waiting (silenced, maintenance); the escalation ending; "escalate now"
+    "NOTIFIED",
+    "ESCALATION_HELD",
+    "ESCALATION_STOPPED",
+    "ESCALATE_NOW",
+]
+_ESCALATION_EVENTS = {
+    "fired": "NOTIFIED",
+    "held": "ESCALATION_HELD",
+    "stopped": "ESCALATION_STOPPED",
+    "escalate_now": "ESCALATE_NOW",
+}
 
 
 class AlertEventPublic(BaseModel):
@@ -186,16 +205,63 @@ class AlertEventPublic(BaseModel):
     actor: str | None
     details: dict[str, Any]
     created_at: datetime
+    level: int | None = None  # the escalation level an escalation entry is about
 
 
 async def list_events(
     conn: asyncpg.Connection, tenant_id: str | None, alert_id: int
 ) -> list[AlertEventPublic]:
-    """The alert's timeline, oldest first (rows written by the triggers on `alerts`, migration 041)."""
+    """The alert's timeline, oldest first: its lifecycle events (written by the triggers on `alerts`,
+    migration 041) and what its escalation did (`escalation_events`), interleaved by time."""
     rows = await conn.fetch(
-        """SELECT event, status, actor, details, created_at FROM alert_events
-            WHERE alert_id = $2 AND ($1::text IS NULL OR tenant_id = $1) ORDER BY id LIMIT 1000""",
+        """(SELECT event, status, actor, details, created_at, NULL::int AS level, 0 AS source, id
+              FROM alert_events WHERE alert_id = $2 AND ($1::text IS NULL OR tenant_id = $1)
+             ORDER BY id LIMIT 1000)
+           UNION ALL
+           (SELECT event, 'OPEN', details ->> 'by', details, created_at, level_number, 1, id
+              FROM escalation_events WHERE alert_id = $2 AND ($1::text IS NULL OR tenant_id = $1)
+             ORDER BY id LIMIT 1000)
+           ORDER BY created_at, source, id""",
         tenant_id,
         alert_id,
     )
-    return [AlertEventPublic(**dict(r)) for r in rows]
+    events = []
+    for r in rows:
+        kind = r["event"] if r["source"] == 0 else _ESCALATION_EVENTS.get(r["event"])
+        if kind is not None:
+            events.append(
+                AlertEventPublic(
+                    event=kind,
+                    status=r["status"],
+                    actor=r["actor"] if r["source"] == 0 else r["actor"] or "service:escalation",
+                    details=r["details"],
+                    created_at=r["created_at"],
+                    level=r["level"],
+                )
+            )
+    return events
+
+
+async def escalate_now(
+    conn: asyncpg.Connection, tenant_id: str, alert_id: int, by: str
+) -> AlertPublic | None:
+    """Fire the next level at once: the escalation worker is woken and takes it like any due level.
+    Only an OPEN alert whose escalation has a level left (not acknowledged, closed or exhausted)."""
+    row = await conn.fetchrow(
+        f"""UPDATE alerts SET next_escalation_at = now()
+             WHERE tenant_id = $1 AND id = $2 AND status = 'OPEN' AND next_escalation_at IS NOT NULL
+         RETURNING {_COLUMNS}""",
+        tenant_id,
+        alert_id,
+    )
+    if row is None:
+        return None
+    await conn.execute(
+        """INSERT INTO escalation_events (tenant_id, alert_id, event, details)
+           VALUES ($1, $2, 'escalate_now', jsonb_build_object('by', $3::text))""",
+        tenant_id,
+        alert_id,
+        by,
+    )
+    await conn.execute("SELECT pg_notify('escalation_due', $1)", tenant_id)
+    return alert_from(row)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pulse.api.routes import broker_hook, oauth
+from pulse.api.routes import ack, broker_hook, oauth
 from pulse.api.routes.customer import (
     alert_rules,
     broker_accounts,
@@ -34,6 +34,7 @@ from pulse.api.routes.v2 import fleet, ws
 API_ROUTERS = [
     oauth.router,
     broker_hook.router,
+    ack.router,
     # /api/v2
     v2_devices.router,
     v2_alerts.router,

@@ -71,6 +71,10 @@ Time:     {{ created_at }}
 {% if actor %}
 By:       {{ actor }}
 {% endif %}
+{% if ack_url %}
+
+Acknowledge (no sign-in needed, works once): {{ ack_url }}
+{% endif %}
 {% if details %}
 
 Details:
@@ -112,6 +116,11 @@ DEFAULT_HTML = """\
 <tr><th>{{ key }}</th><td>{{ value }}</td></tr>
 {% endfor %}
 </table>
+{% if ack_url %}
+<p><a href="{{ ack_url }}" style="display: inline-block; padding: 10px 18px; background: #1976d2; color: #ffffff;
+text-decoration: none; border-radius: 4px">Acknowledge</a>
+<span style="color: #888888; font-size: 12px">&nbsp;no sign-in needed, works once</span></p>
+{% endif %}
 <p style="color: #888888; font-size: 12px">Alert {{ alert_id }}, sent by Pulse.</p>
 </body>
 </html>
@@ -173,18 +182,26 @@ class Config(BaseModel):
 def render(event: AlertEvent, config: Config) -> dict[str, str | None]:
     """Subject and bodies (also the preview); `html` is None for the text format. Raises
     templates.TemplateError."""
+    return render_content(event, config.subject_template, config.body_template, config.format)
+
+
+def render_content(
+    event: AlertEvent, subject_template: str, body_template: str | None, fmt: Literal["text", "html"]
+) -> dict[str, str | None]:
+    """`render` for any mail Pulse sends — a tenant's integration or the platform's own mail to a
+    person, which has no `Config` of its own."""
     values = templates.variables(event)
-    subject = header_text(templates.render(config.subject_template, values))[:MAX_SUBJECT]
-    if config.format == "text":
+    subject = header_text(templates.render(subject_template, values))[:MAX_SUBJECT]
+    if fmt == "text":
         return {
             "subject": subject,
-            "text": templates.render(config.body_template or DEFAULT_TEXT, values),
+            "text": templates.render(body_template or DEFAULT_TEXT, values),
             "html": None,
         }
     return {
         "subject": subject,
         "text": templates.render(DEFAULT_TEXT, values),
-        "html": templates.render(config.body_template or DEFAULT_HTML, values, html=True),
+        "html": templates.render(body_template or DEFAULT_HTML, values, html=True),
     }
 
 

@@ -30,6 +30,8 @@ class Config(BaseModel):
 
 def render(event: AlertEvent, config: Config) -> dict[str, Any]:
     text = event.headline[:MAX_TEXT]
+    if event.ack_url:  # a message to a person: one click acknowledges, as them
+        text += f"\n<{event.ack_url}|Acknowledge>"
     colour = RESOLVED_COLOUR if event.event == "CLOSED" else COLOURS[event.severity_label]
     return {
         "text": text,

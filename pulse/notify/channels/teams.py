@@ -37,7 +37,7 @@ class Config(BaseModel):
 def render(event: AlertEvent, config: Config) -> dict[str, Any]:
     title = event.headline[:MAX_TEXT]
     colour = RESOLVED_COLOUR if event.event == "CLOSED" else COLOURS[event.severity_label]
-    return {
+    card = {
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
         "summary": title,
@@ -57,6 +57,11 @@ def render(event: AlertEvent, config: Config) -> dict[str, Any]:
             }
         ],
     }
+    if event.ack_url:  # a message to a person: one click acknowledges, as them
+        card["potentialAction"] = [
+            {"@type": "OpenUri", "name": "Acknowledge", "targets": [{"os": "default", "uri": event.ack_url}]}
+        ]
+    return card
 
 
 async def check(config: Config, policy: ssrf.Policy) -> None:

@@ -3,19 +3,12 @@ implicit TLS with AUTH, classification of failures, outbound safety and header i
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import email
-import email.policy
 import ipaddress
-import socket
 import ssl
-from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -28,6 +21,7 @@ from pulse.notify.channels import email as channel
 from pulse.notify.channels.base import Reason, SendContext
 from pulse.notify.events import AlertEvent
 from tests.alert_events import make_event
+from tests.integration.notify.smtp_server import Recorder, free_port, smtp_server
 
 USER = "alerts@example.com"
 PASSWORD = "s3cret-Passw0rd-xyz"
@@ -52,66 +46,12 @@ def context(**overrides) -> SendContext:
     return SendContext(**values)
 
 
-@dataclass
-class Received:
-    mail_from: str
-    rcpt_tos: list[str]
-    raw: bytes
-    message: EmailMessage
-    tls: bool
-    authenticated: bool
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler: keeps every accepted message; `refuse` maps a recipient to a reply."""
-
-    refuse: dict[str, str] = field(default_factory=dict)
-    received: list[Received] = field(default_factory=list)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.received.append(
-            Received(
-                envelope.mail_from,
-                list(envelope.rcpt_tos),
-                envelope.content,
-                parsed,
-                server.transport.get_extra_info("ssl_object") is not None,  # STARTTLS or implicit
-                bool(session.authenticated),
-            )
-        )
-        return "250 OK queued"
-
-
 def authenticate(server, session, envelope, mechanism, auth_data) -> AuthResult:
     ok = isinstance(auth_data, LoginPassword) and (auth_data.login, auth_data.password) == (
         USER.encode(),
         PASSWORD.encode(),
     )
     return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd sends the 235 / 535
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def smtp_server(recorder: Recorder, **kwargs):
-    controller = Controller(recorder, hostname="127.0.0.1", port=free_port(), **kwargs)
-    controller.start()
-    try:
-        yield controller.port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="session")

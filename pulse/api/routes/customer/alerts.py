@@ -56,7 +56,9 @@ async def get_alert(tenant: TenantId, conn: TenantDb, alert_id: AlertId) -> Aler
 
 @router.get("/{alert_id}/events", response_model=AlertEvents)
 async def alert_events(tenant: TenantId, conn: TenantDb, alert_id: AlertId) -> AlertEvents:
-    """What happened to the alert: OPENED, UPDATED, ACKNOWLEDGED, SILENCED, CLOSED, oldest first."""
+    """What happened to the alert, oldest first: OPENED, UPDATED, ACKNOWLEDGED, ESCALATED, SILENCED,
+    CLOSED, and its escalation's steps — NOTIFIED (who a level reached, through what, the delivery jobs
+    and any target that could not be reached), ESCALATION_HELD, ESCALATION_STOPPED, ESCALATE_NOW."""
     await require_alert(conn, tenant, alert_id)
     events = await alert_queries.list_events(conn, tenant, alert_id)
     return AlertEvents(tenant_id=tenant, alert_id=alert_id, events=events)
@@ -92,10 +94,23 @@ async def close_alert(
     return await _moved(conn, tenant, alert_id, alert, "alert {alert_id} is already {status}")
 
 
+@router.post("/{alert_id}/escalate", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
+async def escalate_alert(
+    tenant: AdminTenantId, principal: TenantAdmin, conn: TenantDb, alert_id: AlertId
+) -> AlertDetail:
+    """Escalate now: the next level of the alert's escalation policy fires at once instead of after
+    its delay. 409 when the alert is not OPEN or has no level left."""
+    alert = await alert_queries.escalate_now(conn, tenant, alert_id, principal.display)
+    return await _moved(
+        conn, tenant, alert_id, alert, "alert {alert_id} has no escalation to advance ({status})"
+    )
+
+
 @router.patch("/{alert_id}/silence", response_model=AlertDetail, responses={409: {"model": ErrorBody}})
 async def silence_alert(
     tenant: AdminTenantId, conn: TenantDb, alert_id: AlertId, body: SilenceBody
 ) -> AlertDetail:
-    """No notifications for this alert for `minutes` (1 to 1440)."""
+    """No notifications for this alert for `minutes` (1 to 1440). Its escalation waits meanwhile and
+    goes on when the silence ends if nobody has acknowledged it."""
     alert = await alert_queries.silence(conn, tenant, alert_id, body.minutes)
     return await _moved(conn, tenant, alert_id, alert, "alert {alert_id} is closed")
