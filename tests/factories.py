@@ -8,13 +8,17 @@ that give a valid row, so a test names only what it checks:
 - `make_alert_rule` an `alert_rules` row (the evaluator's rules),
 - `make_alert` an OPEN alert,
 - `make_integration` an integration with one route (the notification engine's targets),
-- `make_channel` a notification channel, `make_routing_rule` a routing rule sending alerts to it.
+- `make_channel` a notification channel, `make_routing_rule` a routing rule sending alerts to it,
+- `make_person` a tenant user, `make_schedule` an on-call schedule with one layer, `make_policy` an
+  escalation policy with its levels.
 """
 
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import orjson
@@ -148,3 +152,76 @@ async def make_routing_rule(pool, tenant_id: str, channel_id: int, **fields: Any
             " RETURNING rule_id",
             *values,
         )
+
+
+async def make_person(
+    pool, tenant_id: str, *, email: str | None = None, username: str | None = None
+) -> uuid.UUID:
+    """An active tenant user (a person) with an account e-mail; returns the user id."""
+    name = username or f"person-{next(_names)}"
+    async with operator_tx(pool, "test") as conn:
+        return await conn.fetchval(
+            "INSERT INTO users (tenant_id, username, email, password_hash, roles)"
+            " VALUES ($1, $2, $3, 'h', '{customer}') RETURNING user_id",
+            tenant_id,
+            name,
+            email if email is not None else f"{name}@example.com",
+        )
+
+
+async def make_schedule(
+    pool,
+    tenant_id: str,
+    participants: list[uuid.UUID],
+    *,
+    timezone: str = "UTC",
+    rotation: str = "daily",
+    start_date: date | None = None,
+) -> int:
+    """An on-call schedule with one layer rotating `participants` from `start_date` (default: a week
+    ago, so the first participant's shift has begun); returns the schedule id."""
+    async with operator_tx(pool, "test") as conn:
+        schedule_id = await conn.fetchval(
+            "INSERT INTO oncall_schedules (tenant_id, name, timezone) VALUES ($1, $2, $3) RETURNING schedule_id",
+            tenant_id,
+            f"schedule-{next(_names)}",
+            timezone,
+        )
+        await conn.execute(
+            """INSERT INTO oncall_layers (tenant_id, schedule_id, name, position, rotation, handoff_weekday,
+                                          start_date, participants)
+               VALUES ($1, $2, 'Layer 1', 1, $3, CASE WHEN $3 = 'weekly' THEN 0 END,
+                       COALESCE($4, current_date - 7), $5)""",
+            tenant_id,
+            schedule_id,
+            rotation,
+            start_date,
+            participants,
+        )
+    return schedule_id
+
+
+async def make_policy(
+    pool,
+    tenant_id: str,
+    levels: list[tuple[int, list[dict]]],
+    *,
+    is_default: bool = False,
+    repeat_count: int = 0,
+) -> int:
+    """An escalation policy; `levels` are (delay_minutes, targets) in order. Returns its id."""
+    async with operator_tx(pool, "test") as conn:
+        policy_id = await conn.fetchval(
+            "INSERT INTO escalation_policies (tenant_id, name, is_default, repeat_count)"
+            " VALUES ($1, $2, $3, $4) RETURNING policy_id",
+            tenant_id,
+            f"policy-{next(_names)}",
+            is_default,
+            repeat_count,
+        )
+        await conn.executemany(
+            "INSERT INTO escalation_levels (tenant_id, policy_id, level_number, delay_minutes, targets)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [(tenant_id, policy_id, n, delay, targets) for n, (delay, targets) in enumerate(levels, 1)],
+        )
+    return policy_id

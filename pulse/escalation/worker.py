@@ -246,8 +246,9 @@ class Escalator:
         event_ids = await _escalated_event_ids(conn, fired)
         jobs = await self._create_jobs(conn, fired, tenants, event_ids, now)
         await conn.executemany(
-            """INSERT INTO escalation_events (tenant_id, alert_id, level_number, event, details, created_at)
-               VALUES ($1, $2, $3, $4, $5, $6)""",
+            # stamped like the alert events of the same transaction, so the timeline interleaves them
+            """INSERT INTO escalation_events (tenant_id, alert_id, level_number, event, details)
+               VALUES ($1, $2, $3, $4, $5)""",
             [
                 (
                     s.row["tenant_id"],
@@ -255,7 +256,6 @@ class Escalator:
                     s.level,
                     s.event,
                     {**s.details, **jobs.get(s.row["id"], {})},
-                    now,
                 )
                 for s in steps
                 if s.event
