@@ -207,6 +207,7 @@ class Escalator:
             due,
             "fired",
             {
+                "due_at": row["next_escalation_at"].isoformat(),
                 "pass": snapshot.progress.pass_,
                 "problems": [p.to_json() for p in resolution.problems],
                 "exhausted": due is None,
@@ -246,9 +247,10 @@ class Escalator:
         event_ids = await _escalated_event_ids(conn, fired)
         jobs = await self._create_jobs(conn, fired, tenants, event_ids, now)
         await conn.executemany(
-            # stamped like the alert events of the same transaction, so the timeline interleaves them
-            """INSERT INTO escalation_events (tenant_id, alert_id, level_number, event, details)
-               VALUES ($1, $2, $3, $4, $5)""",
+            # stamped when recorded, just before the commit: for a fired level, `created_at - due_at` is
+            # how late it fired
+            """INSERT INTO escalation_events (tenant_id, alert_id, level_number, event, details, created_at)
+               VALUES ($1, $2, $3, $4, $5, clock_timestamp())""",
             [
                 (
                     s.row["tenant_id"],
