@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from pulse.api.routes import ack, broker_hook, oauth
+from pulse.api.routes import ack, broker_hook, oauth, oncall_feed
 from pulse.api.routes.customer import (
     alert_rules,
     broker_accounts,
@@ -16,8 +16,10 @@ from pulse.api.routes.customer import (
     integration_routes,
     integrations,
     maintenance_windows,
+    my_oncall_feed,
     notification_channels,
     notification_routing_rules,
+    oncall_schedules,
     sites,
     tags,
     users,
@@ -58,6 +60,10 @@ API_ROUTERS = [
     notification_channels.router,
     notification_routing_rules.router,
     deliveries.router,
+    oncall_schedules.router,
+    my_oncall_feed.router,
+    # /oncall/feeds: personal iCalendar feeds, authenticated by the URL's secret
+    oncall_feed.router,
     # /operator
     tenants.router,
     operator_devices.router,

@@ -248,6 +248,30 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
             alert_id,
             routing_rule_id,
         )
+        # On-call: a schedule with one layer rotating the seeded user, and an override.
+        schedule_id = await conn.fetchval(
+            "INSERT INTO oncall_schedules (tenant_id, name) VALUES ($1, 'Primary') RETURNING schedule_id",
+            tenant_id,
+        )
+        layer_id = await conn.fetchval(
+            """INSERT INTO oncall_layers (tenant_id, schedule_id, name, position, rotation, start_date, participants)
+               VALUES ($1, $2, 'Layer 1', 0, 'daily', current_date - 7, ARRAY[$3::uuid]) RETURNING layer_id""",
+            tenant_id,
+            schedule_id,
+            user_id,
+        )
+        override_id = await conn.fetchval(
+            """INSERT INTO oncall_overrides (tenant_id, schedule_id, user_id, start_at, end_at)
+               VALUES ($1, $2, $3, now() + interval '1 day', now() + interval '2 days') RETURNING override_id""",
+            tenant_id,
+            schedule_id,
+            user_id,
+        )
+        oncall_ids = {
+            "schedule_id": str(schedule_id),
+            "layer_id": str(layer_id),
+            "override_id": str(override_id),
+        }
     return {
         "device_id": device_id,
         "site_id": site_id,
@@ -265,4 +289,5 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
         "channel_id": str(channel_id),
         "routing_rule_id": str(routing_rule_id),
         "job_id": str(job_id),
+        **oncall_ids,
     }
