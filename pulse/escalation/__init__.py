@@ -1,0 +1,1 @@
+"""Escalation policies running on open alerts: snapshot, worker, people."""
