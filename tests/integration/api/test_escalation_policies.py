@@ -3,6 +3,7 @@ local mail outbox (/customer/outbox, /operator/outbox), against a real database.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -146,6 +147,17 @@ async def test_one_default_per_tenant(app, client, tenants, refs) -> None:
     other_refs = {k.removeprefix("other_"): v for k, v in refs.items() if k.startswith("other_")}
     assert (await client.post(POLICIES, headers=other, json=_policy(other_refs))).json()["is_default"]
     assert await defaults() == []
+
+
+async def test_concurrent_defaults_leave_exactly_one(app, client, tenants, refs) -> None:
+    """The one-default constraint is checked at commit: without the per-tenant lock, a request that
+    lost the race would fail there with a 500."""
+    admin = await bearer(app, ["tenant-admin"], tenants[0])
+    bodies = [_policy(refs, name=f"p{n}", **({"is_default": True} if n % 2 else {})) for n in range(6)]
+    responses = await asyncio.gather(*(client.post(POLICIES, headers=admin, json=b) for b in bodies))
+    assert [r.status_code for r in responses] == [201] * 6
+    policies = (await client.get(POLICIES, headers=admin)).json()["policies"]
+    assert sum(p["is_default"] for p in policies) == 1
 
 
 def _level(*targets: dict, delay: int = 0) -> dict:
