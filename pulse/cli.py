@@ -198,6 +198,62 @@ def broker_accounts(
     run_or_exit(main)
 
 
+@app.command()
+def outbox(
+    limit: Annotated[
+        int, typer.Option("--limit", "-n", min=1, max=1000, help="How many of the newest.")
+    ] = 10,
+    tenant: Annotated[
+        str | None, typer.Option("--tenant", "-t", help="Only this tenant's mail (default: every tenant).")
+    ] = None,
+    follow: Annotated[
+        bool,
+        typer.Option("--follow", "-f", help="Keep printing new messages (polls every 2 s) until Ctrl-C."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per message and line; the banner goes to stderr.")
+    ] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="Print the HTML body instead of the text body.")
+    ] = False,
+) -> None:
+    """Show mail that was NOT sent because no SMTP server is configured (PULSE_SMTP_HOST unset).
+
+    Without an SMTP server (the zero-setup `pulse up`), Pulse writes each e-mail to a person (an
+    escalation page with its acknowledge link, for example) to a local outbox instead of sending it.
+    This prints the newest messages, newest last, with recipient, subject and body. Uses
+    PULSE_DATABASE_URL, or the embedded database under PULSE_DATA_DIR (the one a running `pulse up`
+    serves, else started for the command).
+    """
+    import asyncpg
+
+    from pulse.identity.cli import _pool  # the admin commands' way to the database
+    from pulse.notify.outbox_cli import show_outbox
+
+    settings = settings_or_exit(configure_logs=False)
+
+    async def main() -> None:
+        async with _pool(settings) as pool:
+            await show_outbox(
+                pool,
+                tenant=tenant,
+                limit=limit,
+                as_json=as_json,
+                html=html,
+                follow=follow,
+                out=typer.echo,
+                err=lambda text: typer.echo(text, err=True),
+            )
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:  # how --follow ends
+        pass
+    except (OSError, RuntimeError, asyncpg.PostgresError) as exc:
+        typer.echo(f"pulse: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
 app.add_typer(bench_app, name="bench")
 
 

@@ -59,6 +59,12 @@ NOTIFY_TEST_SEND_CLASS = 0x7E57
 # requests cannot both pass the per-tenant count.
 BROKER_ACCOUNTS_CLASS = 0xB20C
 
+# The customer API's escalation policies (pulse/api/queries/escalation_policies.py):
+# (ESCALATION_POLICIES_CLASS, hashtext(tenant_id)) serialises writing a tenant's policies, so two
+# requests cannot both make a policy the default (the one-default constraint is checked at commit, where
+# a loser would be a 500) nor both pass the per-tenant count.
+ESCALATION_POLICIES_CLASS = 0xE5CA
+
 # --- keys taken inside SQL functions ------------------------------------------------------------------
 
 # key → the SQL function that takes it. The functions are defined in migrations and function files, not

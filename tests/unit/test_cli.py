@@ -8,7 +8,7 @@ from pulse.cli import app
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("command", [[], ["up"], ["migrate"], ["run"], ["version"]])
+@pytest.mark.parametrize("command", [[], ["up"], ["migrate"], ["run"], ["version"], ["outbox"]])
 def test_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
     assert result.exit_code == 0
@@ -40,3 +40,15 @@ def test_malformed_setting_fails_at_start(monkeypatch: pytest.MonkeyPatch) -> No
     result = runner.invoke(app, ["up"])
     assert result.exit_code == 2
     assert "PULSE_HTTP_PORT" in result.output
+
+
+def test_outbox_help_says_the_mail_was_not_sent() -> None:
+    result = runner.invoke(app, ["outbox", "--help"])
+    assert result.exit_code == 0
+    for text in ("NOT sent", "PULSE_SMTP_HOST", "--limit", "--tenant", "--follow", "--json", "--html"):
+        assert text in result.output, text
+
+
+def test_outbox_limit_is_bounded() -> None:
+    result = runner.invoke(app, ["outbox", "--limit", "0"])
+    assert result.exit_code == 2

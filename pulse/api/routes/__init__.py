@@ -11,17 +11,21 @@ from pulse.api.routes.customer import (
     device_import,
     device_tokens,
     devices,
+    escalation_policies,
     exports,
     groups,
     integration_routes,
     integrations,
     maintenance_windows,
+    my_contact_methods,
     my_oncall_feed,
     notification_channels,
     notification_routing_rules,
     oncall_schedules,
+    outbox,
     sites,
     tags,
+    user_contact_methods,
     users,
 )
 from pulse.api.routes.customer import alerts as customer_alerts
@@ -29,6 +33,7 @@ from pulse.api.routes.operator import alerts as operator_alerts
 from pulse.api.routes.operator import audit_log, settings, tenants
 from pulse.api.routes.operator import deliveries as operator_deliveries
 from pulse.api.routes.operator import devices as operator_devices
+from pulse.api.routes.operator import outbox as operator_outbox
 from pulse.api.routes.v2 import alerts as v2_alerts
 from pulse.api.routes.v2 import devices as v2_devices
 from pulse.api.routes.v2 import fleet, ws
@@ -64,11 +69,16 @@ API_ROUTERS = [
     my_oncall_feed.router,
     # /oncall/feeds: personal iCalendar feeds, authenticated by the URL's secret
     oncall_feed.router,
+    escalation_policies.router,
+    user_contact_methods.router,
+    my_contact_methods.router,
+    outbox.router,
     # /operator
     tenants.router,
     operator_devices.router,
     operator_alerts.router,
     operator_deliveries.router,
+    operator_outbox.router,
     settings.router,
     audit_log.router,
 ]

@@ -272,7 +272,37 @@ async def seed_resources(pool, tenant_id: str, suffix: str = "1") -> dict[str, s
             "layer_id": str(layer_id),
             "override_id": str(override_id),
         }
+    # Escalation and people: a policy naming the seeded person and channel, a contact method of that
+    # person, a message in the local outbox.
+    async with operator_tx(pool, "test") as conn:
+        policy_id = await conn.fetchval(
+            "INSERT INTO escalation_policies (tenant_id, name) VALUES ($1, 'Page ops') RETURNING policy_id",
+            tenant_id,
+        )
+        await conn.execute(
+            "INSERT INTO escalation_levels (tenant_id, policy_id, level_number, delay_minutes, targets)"
+            " VALUES ($1, $2, 1, 5, $3)",
+            tenant_id,
+            policy_id,
+            [{"type": "user", "id": str(user_id)}, {"type": "channel", "id": channel_id}],
+        )
+        method_id = await conn.fetchval(
+            "INSERT INTO user_contact_methods (tenant_id, user_id, kind, email)"
+            " VALUES ($1, $2, 'email', $3) RETURNING method_id",
+            tenant_id,
+            user_id,
+            f"pager-{suffix}@example.com",
+        )
+        message_id = await conn.fetchval(
+            "INSERT INTO mail_outbox (tenant_id, job_id, to_address, subject, body_text)"
+            " VALUES ($1, $2, $3, 'Alert too hot', 'too hot') RETURNING id",
+            tenant_id,
+            job_id,
+            f"pager-{suffix}@example.com",
+        )
+    people = {"policy_id": str(policy_id), "method_id": str(method_id), "message_id": str(message_id)}
     return {
+        **people,
         "device_id": device_id,
         "site_id": site_id,
         "group_id": group_id,

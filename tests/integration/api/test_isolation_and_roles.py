@@ -25,6 +25,13 @@ BODIES: dict[tuple[str, str], dict] = {
     ("PATCH", "/customer/alert-rules/{rule_id}"): {"severity": 2},
     ("PATCH", "/customer/maintenance-windows/{window_id}"): {"name": "x"},
     ("PATCH", "/customer/users/{user_id}"): {"display_name": "x"},
+    ("PUT", "/customer/escalation-policies/{policy_id}"): {
+        "name": "x",
+        "levels": [{"delay_minutes": 0, "targets": [{"type": "channel", "id": 1}]}],
+    },
+    ("POST", "/customer/users/{user_id}/contact-methods"): {"kind": "email", "email": "x@example.com"},
+    ("PATCH", "/customer/users/{user_id}/contact-methods/{method_id}"): {"enabled": False},
+    ("PATCH", "/customer/me/contact-methods/{method_id}"): {"enabled": False},
 }
 
 

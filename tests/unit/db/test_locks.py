@@ -67,6 +67,7 @@ def test_values_are_the_ones_running_processes_use() -> None:
         "NOTIFY_DISPATCH_CLASS": 0x4E071F,
         "NOTIFY_TEST_SEND_CLASS": 0x7E57,
         "BROKER_ACCOUNTS_CLASS": 0xB20C,
+        "ESCALATION_POLICIES_CLASS": 0xE5CA,
     }
     assert _fixed_pairs() == {
         "EVALUATOR_SWEEP": (0x5E7A1, 0),
