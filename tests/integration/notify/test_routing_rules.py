@@ -97,7 +97,12 @@ async def test_escalation_is_an_event_for_routes_and_rules(pool, tenant):
     await dispatch(pool, dispatcher)
     for level in (1, 2):
         async with operator_tx(pool, "service:escalation") as conn:
-            await conn.execute("UPDATE alerts SET escalation_level = $2 WHERE id = $1", alert, level)
+            # a level fired: what the escalation worker writes (escalated_at moves on every fire)
+            await conn.execute(
+                "UPDATE alerts SET escalation_level = $2, escalated_at = clock_timestamp() WHERE id = $1",
+                alert,
+                level,
+            )
     async with operator_tx(pool, "test") as conn:  # bookkeeping only: no event
         await conn.execute("UPDATE alerts SET next_escalation_at = now() WHERE id = $1", alert)
     await dispatch(pool, dispatcher)

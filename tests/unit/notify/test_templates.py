@@ -57,6 +57,7 @@ def test_variables_cover_the_documented_names():
         "actor": "ann",
         "details": {"temp_c": 31.5, "escalation_level": 2},
         "escalation_level": 2,
+        "ack_url": None,  # set only on a message to a person
     }
     assert templates.variables(event(details={}))["escalation_level"] is None
 
