@@ -177,20 +177,12 @@ async def silence(
     return alert_from(row) if row else None
 
 
-AlertEventKind = Literal[
-    "OPENED",
-    "UPDATED",
-    "ACKNOWLEDGED",
-    "ESCALATED",
-    "SILENCED",
-    "CLOSED",
-    # written by the escalation (escalation_events): who a level notified through what and the jobs
-    # created; a level waiting (silenced, maintenance); the escalation ending; "escalate now"
-    "NOTIFIED",
-    "ESCALATION_HELD",
-    "ESCALATION_STOPPED",
-    "ESCALATE_NOW",
-]
+# What the triggers on `alerts` write to alert_events (its CHECK list)…
+LifecycleEventKind = Literal["OPENED", "UPDATED", "ACKNOWLEDGED", "ESCALATED", "SILENCED", "CLOSED"]
+# … and what the escalation adds to the timeline from escalation_events: who a level notified through
+# what and the jobs created; a level waiting (silenced, maintenance); the escalation ending; "escalate now"
+EscalationStepKind = Literal["NOTIFIED", "ESCALATION_HELD", "ESCALATION_STOPPED", "ESCALATE_NOW"]
+AlertEventKind = Literal[LifecycleEventKind, EscalationStepKind]
 _ESCALATION_EVENTS = {
     "fired": "NOTIFIED",
     "held": "ESCALATION_HELD",

@@ -7,7 +7,7 @@ from typing import get_args
 import asyncpg
 import pytest
 
-from pulse.api.queries.alerts import AlertEventKind, AlertStatus, AlertType
+from pulse.api.queries.alerts import AlertStatus, AlertType, LifecycleEventKind
 from pulse.api.queries.devices import ConnectionStatus
 from pulse.api.routes.customer.deliveries import JobStatus
 from pulse.evaluator.rules import SYMBOLS
@@ -61,6 +61,6 @@ async def test_the_api_shows_every_alert_event_the_schema_allows(database_url: s
     """An event the triggers may write but the API's model refused would make the timeline a 500."""
     conn = await asyncpg.connect(database_url)
     try:
-        assert await _allowed_values(conn, "alert_events", "event") == set(get_args(AlertEventKind))
+        assert await _allowed_values(conn, "alert_events", "event") == set(get_args(LifecycleEventKind))
     finally:
         await conn.close()

@@ -50,8 +50,10 @@ async def test_api_transitions_write_events_and_notify(settings, pool):
 async def test_an_escalated_alert_shows_its_escalation_in_the_timeline(settings, pool):
     await make_tenant(pool, "tenant-a")
     ids = await seed_resources(pool, "tenant-a", "a")
-    async with operator_tx(pool, "test") as conn:  # as the escalation worker will: a level rises
-        await conn.execute("UPDATE alerts SET escalation_level = 1 WHERE id = $1", int(ids["alert_id"]))
+    async with operator_tx(pool, "test") as conn:  # as the escalation worker does when a level fires
+        await conn.execute(
+            "UPDATE alerts SET escalation_level = 1, escalated_at = now() WHERE id = $1", int(ids["alert_id"])
+        )
     app = create_app(settings, pool)
     async with client_for(app) as client:
         viewer = await bearer(app, ["customer"], "tenant-a")
