@@ -76,5 +76,15 @@ async def _wait(interval: float, wake: asyncio.Event | None) -> None:
     if wake is None:
         await asyncio.sleep(interval)
         return
+    await wait_event(wake, interval)
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until `event` is set or `timeout` seconds pass; True if it was set. Never swallows a
+    cancellation: Python 3.11's `asyncio.wait_for` returns the inner result when the event is set in the
+    same instant the waiter is cancelled, and a loop around it then runs on for ever after a shutdown
+    asked it to stop (seen: `pulse up` not stopping on SIGTERM). `asyncio.timeout` has no such race."""
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(wake.wait(), timeout=interval)
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    return event.is_set()

@@ -32,6 +32,7 @@ from pulse.backoff import Backoff
 from pulse.db.pool import init_connection
 from pulse.db.tx import tenant_tx
 from pulse.log import get_logger
+from pulse.periodic import wait_event
 
 log = get_logger("pulse.api.live")
 
@@ -131,8 +132,7 @@ class LiveHub:
                 backoff.reset()
                 self._mark_all_dirty()  # catch up on anything sent while we were not listening
                 while not lost.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), timeout=15.0)
+                    await wait_event(self._wake, 15.0)
                     if self._wake.is_set():
                         await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of notifications settle
                         self._wake.clear()

@@ -16,6 +16,7 @@ import asyncpg
 from pulse.backoff import Backoff
 from pulse.db.pool import init_connection
 from pulse.log import get_logger
+from pulse.periodic import wait_event
 
 log = get_logger("pulse.db")
 
@@ -55,8 +56,7 @@ async def listen_forever(
             listening.set()
             backoff.reset()
             while not lost.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lost.wait(), timeout=PING_SECONDS)
+                await wait_event(lost, PING_SECONDS)
                 if not lost.is_set():
                     await conn.execute("SELECT 1")  # notice a dead connection even when quiet
         except asyncio.CancelledError:

@@ -9,7 +9,6 @@ due at once) and for "escalate now" (`escalation_due`). Several copies share the
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -20,6 +19,7 @@ from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
 from pulse.escalation.worker import Escalator
 from pulse.log import get_logger
+from pulse.periodic import wait_event
 
 log = get_logger("pulse.escalation")
 
@@ -57,8 +57,7 @@ class EscalationService:
             except Exception as exc:  # an outage delays escalation; the due times keep the place
                 log.warning("escalation pass failed; will retry", error=f"{type(exc).__name__}: {exc}")
                 wait = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.01))
+            await wait_event(self._wake, max(wait, 0.01))
 
     async def run(self) -> None:
         tasks = [

@@ -26,6 +26,7 @@ from pulse.backoff import Backoff
 from pulse.db.tx import operator_tx
 from pulse.ingest.reasons import Reason
 from pulse.log import get_logger
+from pulse.periodic import wait_event
 
 log = get_logger("pulse.ingest")
 
@@ -125,10 +126,7 @@ class BatchWriter:
             while True:
                 await self._not_empty.wait()
                 if len(self._items) < self._batch_size:
-                    try:
-                        await asyncio.wait_for(self._full.wait(), timeout=self._interval)
-                    except TimeoutError:
-                        pass
+                    await wait_event(self._full, self._interval)
                 self._full.clear()
                 self._not_empty.clear()
                 await self.flush()

@@ -13,7 +13,6 @@ that fall due; the worker also sleeps only until the next due retry when that is
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -31,7 +30,7 @@ from pulse.notify.deliver import http_client
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.mailer import Mailer
 from pulse.notify.worker import ACTOR, RetryPolicy, Worker
-from pulse.periodic import run_every
+from pulse.periodic import run_every, wait_event
 
 log = get_logger("pulse.notify")
 
@@ -119,8 +118,7 @@ class NotifyService:
             except Exception as exc:
                 log.warning("delivery worker failed; will retry", error=f"{type(exc).__name__}: {exc}")
                 wait = 1.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._work_wake.wait(), timeout=max(wait, 0.01))
+            await wait_event(self._work_wake, max(wait, 0.01))
             self._work_wake.clear()
 
     async def _listen_loop(self) -> None:

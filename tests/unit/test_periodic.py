@@ -8,7 +8,7 @@ import contextlib
 
 import pytest
 
-from pulse.periodic import run_every
+from pulse.periodic import run_every, wait_event
 
 HOUR = 3600.0
 GUARD = 10.0  # only so a broken loop fails the test instead of hanging it
@@ -146,3 +146,22 @@ async def test_cancelling_while_waiting_stops_the_loop(wake) -> None:
     await step.next_call()  # the first step runs at once; then an hour's wait
     await stop(task)
     assert step.calls == 1
+
+
+async def test_wait_event_never_swallows_a_cancellation_that_races_the_event():
+    """The event set and the waiter cancelled in the same loop iteration: the cancellation wins (3.11's
+    wait_for would return instead, and a service loop around it would never stop)."""
+    event = asyncio.Event()
+    waiter = asyncio.create_task(wait_event(event, 5.0))
+    await asyncio.sleep(0)  # the waiter is parked on the event
+    event.set()
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+async def test_wait_event_says_whether_the_event_was_set():
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    event.set()
+    assert await wait_event(event, 5.0) is True

@@ -118,17 +118,20 @@ async def test_tampered_payload_is_refused(probe, probe_app) -> None:
     assert status == 401 and body["detail"] == "bad token signature"
 
 
+# Claims as functions of the time the test runs (values computed at collection would age with a long
+# session: a "not yet valid" token collected 10 minutes before it is used is valid).
 @pytest.mark.parametrize(
     ("override", "detail"),
     [
-        ({"exp": int(time.time()) - 120}, "token expired"),
-        ({"nbf": int(time.time()) + 600}, "token not yet valid"),
-        ({"iss": "https://elsewhere.example"}, "token from an untrusted issuer"),
-        ({"aud": "another-api"}, "token for another audience"),
+        (lambda now: {"exp": now - 120}, "token expired"),
+        (lambda now: {"nbf": now + 600}, "token not yet valid"),
+        (lambda now: {"iss": "https://elsewhere.example"}, "token from an untrusted issuer"),
+        (lambda now: {"aud": "another-api"}, "token for another audience"),
     ],
 )
 async def test_time_issuer_and_audience_checks(probe, probe_app, override, detail) -> None:
-    status, body = await _status(probe, await bearer(probe_app, ["customer"], "tenant-a", **override))
+    claims = override(int(time.time()))
+    status, body = await _status(probe, await bearer(probe_app, ["customer"], "tenant-a", **claims))
     assert status == 401
     assert body["detail"] == detail
 
