@@ -42,6 +42,7 @@ import psutil
 from pulse.api.deps import tenant_db
 from pulse.api.pagination import Page
 from pulse.api.queries import alerts as alert_queries
+from pulse.api.queries import chart as chart_queries
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
 from pulse.api.queries.devices import require_device
@@ -341,6 +342,7 @@ class Target:
 def _targets(dense: list[str], sample: list[str]) -> list[Target]:
     chart = f"/telemetry?bucket=1m&hours=24&metrics={CHART_METRIC}"
     chart_all = "/telemetry?bucket=1m&hours=24"
+    columns = "/chart?bucket=1m&hours=24"
 
     def window():
         end = datetime.now(UTC)
@@ -352,6 +354,15 @@ def _targets(dense: list[str], sample: list[str]) -> list[Target]:
         await require_device(conn, TENANT, device)
         return await telemetry_queries.bucketed_history(
             conn, TENANT, device, start, end, telemetry_queries.Bucket.ONE_MINUTE, metrics
+        )
+
+    async def columns_db(conn, n: int) -> object:
+        device = dense[n % len(dense)]
+        start, end = window()
+        await require_device(conn, TENANT, device)
+        ax = chart_queries.axis(start, end, 60)
+        return chart_queries.chart_body(
+            device, ax, await chart_queries.chart_series_json(conn, TENANT, device, ax, None)
         )
 
     return [
@@ -374,6 +385,10 @@ def _targets(dense: list[str], sample: list[str]) -> list[Target]:
                         f"/api/v2/devices/{dense[0]}{chart_all}"),
                lambda n: f"/api/v2/devices/{dense[n % len(dense)]}{chart_all}",
                lambda conn, n: chart_db(conn, n, None)),
+        Target(Endpoint("chart_columns", f"24 h chart, 1 min buckets, all {len(METRICS)} metrics, columnar /chart",
+                        f"/api/v2/devices/{dense[0]}{columns}"),
+               lambda n: f"/api/v2/devices/{dense[n % len(dense)]}{columns}",
+               columns_db),
     ]  # fmt: skip
 
 

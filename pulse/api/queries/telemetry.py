@@ -109,9 +109,7 @@ async def bucketed_history(
     metrics: list[str] | None,
 ) -> dict[str, list[BucketPoint]]:
     """Per metric, the buckets that have numeric samples. Non-numeric values are left out."""
-    # The split is computed first so that the main query has plain ranges: each raw part is then an
-    # index range scan (a range computed inside the query made the planner scan the whole range).
-    lo, hi = await conn.fetchrow(_SPLIT, start, end)
+    lo, hi = await rollup_range(conn, start, end)
     rows = await conn.fetch(
         _BUCKETED,
         tenant_id,
@@ -133,6 +131,15 @@ async def bucketed_history(
             )
         )
     return series
+
+
+async def rollup_range(conn: asyncpg.Connection, start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """[lo, hi): the whole minutes of [start, end) the rollup covers; the rest is read raw.
+
+    Computed before the main query so that it has plain ranges: each raw part is then an index range
+    scan (a range computed inside the query made the planner scan the whole range)."""
+    lo, hi = await conn.fetchrow(_SPLIT, start, end)
+    return lo, hi
 
 
 # Whole minutes in [lo, hi) come from telemetry_rollup_1m: lo is the first minute boundary at or after

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pulse.api.routes import ack, broker_hook, oauth, oncall_feed
 from pulse.api.routes.customer import (
+    alert_rule_backtest,
     alert_rules,
     broker_accounts,
     deliveries,
@@ -56,6 +57,7 @@ API_ROUTERS = [
     sites.router,
     groups.router,
     customer_alerts.router,
+    alert_rule_backtest.router,
     alert_rules.router,
     maintenance_windows.router,
     users.router,

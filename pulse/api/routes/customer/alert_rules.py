@@ -101,7 +101,7 @@ def rule_problem(rule_type: str, values: dict[str, Any]) -> str | None:
     return None
 
 
-def _stored_conditions(rule_type: str, values: dict[str, Any]) -> dict[str, Any] | None:
+def stored_conditions(rule_type: str, values: dict[str, Any]) -> dict[str, Any] | None:
     """The `conditions` column for a rule of this type, from the request's fields."""
     field = queries.CONDITIONS_FIELD.get(rule_type)
     return values.get(field) if field else None
@@ -123,7 +123,7 @@ async def create_rule(tenant: AdminTenantId, conn: TenantDb, body: RuleCreate) -
     if body.escalation_policy_id is not None:
         await queries.require_policy(conn, tenant, body.escalation_policy_id)
     rule_id = await queries.insert_rule(
-        conn, tenant, values | {"conditions": _stored_conditions(body.rule_type, values)}
+        conn, tenant, values | {"conditions": stored_conditions(body.rule_type, values)}
     )
     return await queries.require_rule(conn, tenant, rule_id)
 
@@ -154,7 +154,7 @@ async def update_rule(tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId, bo
         await queries.require_policy(conn, tenant, body.escalation_policy_id)
     values = {f: v for f, v in sent.items() if f not in _CONDITION_FIELDS}
     if fields & _CONDITION_FIELDS:
-        values["conditions"] = _stored_conditions(current.rule_type, sent)
+        values["conditions"] = stored_conditions(current.rule_type, sent)
     await queries.update_rule(conn, tenant, str(rule_id), values)
     return await queries.require_rule(conn, tenant, str(rule_id))
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel
 
 from pulse.api.deps import TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
+from pulse.api.queries import chart as chart_queries
 from pulse.api.queries import devices as device_queries
 from pulse.api.queries import telemetry as telemetry_queries
 from pulse.api.queries.devices import DeviceDetail, DeviceList, require_device
@@ -87,6 +89,77 @@ async def telemetry_history(
             conn, tenant, device_id, start, end, bucket, selected
         )
     return history
+
+
+class ChartColumns(BaseModel):
+    avg: list[float | None]
+    min: list[float | None]
+    max: list[float | None]
+
+
+class DeviceChart(BaseModel):
+    """Documents the chart's shape; the body itself is written without this model (see chart_queries)."""
+
+    device_id: str
+    bucket_seconds: int
+    start: datetime
+    end: datetime
+    timestamps: list[int]
+    series: dict[str, ChartColumns]
+
+
+ChartBucket = Annotated[
+    str | None,
+    Query(
+        pattern="^(" + "|".join(chart_queries.BUCKETS) + ")$",
+        description="Bucket width; default: the narrowest that keeps the chart within "
+        f"{chart_queries.MAX_POINTS} points.",
+    ),
+]
+
+
+@router.get(
+    "/{device_id}/chart",
+    response_class=Response,
+    responses={
+        200: {"model": DeviceChart, "description": "Columns on one shared axis."},
+        400: {"model": ErrorBody},
+        404: {"model": ErrorBody},
+    },
+)
+async def device_chart(
+    tenant: TenantId,
+    conn: TenantDb,
+    device_id: DeviceId,
+    start: Annotated[datetime | None, Query(description="ISO-8601; default: end minus `hours`.")] = None,
+    end: Annotated[datetime | None, Query(description="ISO-8601; default: now.")] = None,
+    hours: Annotated[int, Query(ge=1, le=24 * 30, description="Range when `start` is not given.")] = 24,
+    bucket: ChartBucket = None,
+    metrics: Annotated[
+        str | None, Query(max_length=2000, description=f"Comma-separated metric names (max {MAX_METRICS}).")
+    ] = None,
+) -> Response:
+    """Every metric of the device (or the named ones) as columns for a chart: one `timestamps` axis
+    (bucket starts, epoch ms) and per metric `avg`, `min`, `max` arrays of the same length, null for an
+    empty bucket. At most 30 days; at most 1,500 buckets."""
+    end = utc(end) or datetime.now(UTC)
+    start = utc(start) or end - timedelta(hours=hours)
+    if start >= end:
+        raise PulseError(400, "bad_request", "start must be before end")
+    if end - start > chart_queries.MAX_RANGE:
+        raise PulseError(400, "range_too_long", "a chart spans at most 30 days")
+    selected = split_list(metrics, max_items=MAX_METRICS, name="metrics")
+    seconds = chart_queries.BUCKETS[bucket] if bucket else chart_queries.auto_bucket(start, end)
+    ax = chart_queries.axis(start, end, seconds)
+    if ax.points > chart_queries.MAX_POINTS:
+        raise PulseError(
+            400,
+            "too_many_buckets",
+            f"the range holds {ax.points} {bucket} buckets, more than {chart_queries.MAX_POINTS}",
+        )
+    await require_device(conn, tenant, device_id)
+    series = await chart_queries.chart_series_json(conn, tenant, device_id, ax, selected)
+    return Response(chart_queries.chart_body(device_id, ax, series), media_type="application/json")
 
 
 @router.get(
