@@ -24,7 +24,7 @@ log = get_logger("pulse.ops")
 
 
 async def run(settings: Settings) -> None:
-    pool = await create_pool(settings, min_size=0, max_size=3)
+    pool = await create_pool(settings, name="ops", min_size=0, max_size=3)
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(_retention_loop(pool, settings))
