@@ -77,6 +77,12 @@ class Settings(BaseSettings):
 
     partition_days_ahead: int = Field(default=3, ge=1, le=60)
     partition_interval_seconds: float = Field(default=3600.0, gt=0)
+    system_metrics_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=3600,
+        description="How often the ops service writes a row set to system_metrics.",
+    )
 
     # Identity and API (pulse/identity, pulse/api). README "Configuration" lists each with its default.
     public_url: str | None = Field(

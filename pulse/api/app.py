@@ -11,8 +11,8 @@ from fastapi.routing import APIRoute
 from pulse import __version__
 from pulse.api.body_limit import BodyLimitMiddleware
 from pulse.api.errors import ErrorBody, install_error_handlers
-from pulse.api.request_id import HEADER, RequestIdMiddleware
 from pulse.api.live import LiveHub, listener_factory
+from pulse.api.request_id import HEADER, RequestIdMiddleware
 from pulse.api.routes import API_ROUTERS, health
 from pulse.api.routes.admin import ADMIN_ROUTERS
 from pulse.api.routes.admin.activation import ACTIVATIONS_PER_MINUTE_PER_IP

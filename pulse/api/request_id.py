@@ -1,6 +1,6 @@
 """`X-Request-ID` on every response of both apps, and `request_id` in every log line of the request.
 
-The client's id is kept when it is sane (1–128 characters of letters, digits and `._:-`, so it cannot
+The client's id is kept when it is sane (1 to 128 characters of letters, digits and `._:-`, so it cannot
 forge log fields or headers); anything else is replaced by a fresh UUID. The id is bound in structlog's
 context variables for the request's duration and kept in `request.state.request_id` (the audit trail
 records it; the 500 handler, which runs outside this middleware, reads it there). One log line per

@@ -42,7 +42,7 @@ async def _check_database(request: Request) -> str:
     return "ok"
 
 
-async def _check_broker(request: Request) -> str:
+async def check_broker(request: Request) -> str:
     settings = request.app.state.settings
     host, port = settings.mqtt_host_port
     username, password = service_login(settings, "notify") or (None, None)  # an authenticated broker
@@ -60,7 +60,7 @@ async def _check_broker(request: Request) -> str:
 @router.get("/readyz", response_model=Readiness, responses={503: {"model": Readiness}})
 async def readyz(request: Request):
     """The database and the MQTT broker answer. 503 with the failing check otherwise."""
-    db, broker = await asyncio.gather(_check_database(request), _check_broker(request))
+    db, broker = await asyncio.gather(_check_database(request), check_broker(request))
     checks = {"database": db, "broker": broker}
     ready = all(v == "ok" for v in checks.values())
     body = Readiness(status="ok" if ready else "degraded", checks=checks)
