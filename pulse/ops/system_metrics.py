@@ -67,8 +67,10 @@ async def gather(conn: asyncpg.Connection) -> list[Sample]:
     counters, processes = await process_counters(conn)
     samples: list[Sample] = [(key, COUNTER_SERVICES[key], counters.get(key, 0.0)) for key in COUNTER_SERVICES]
     samples.append(("processes_alive", "platform", float(processes)))
+    by_status = dict.fromkeys(("ONLINE", "STALE", "OFFLINE"), 0)
     for status, count in await conn.fetch("SELECT status, count(*) FROM device_state GROUP BY status"):
-        samples.append((f"devices_{status.lower()}", "platform", float(count)))
+        by_status[status] = count
+    samples += [(f"devices_{status.lower()}", "platform", float(n)) for status, n in by_status.items()]
     platform = await conn.fetchrow(
         """SELECT (SELECT count(*) FROM alerts WHERE status IN ('OPEN', 'ACKNOWLEDGED')) AS alerts_open,
                   (SELECT count(*) FROM delivery_jobs WHERE status = 'PENDING') AS deliveries_pending,
