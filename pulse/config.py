@@ -54,6 +54,15 @@ class Settings(BaseSettings):
         default=None,
         description="Key for the provisioning admin API (X-Admin-Key). Unset: generated and saved in the data dir.",
     )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of the /metrics listener of `pulse run` processes."
+    )
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="Port of a /metrics listener in every process (unset: none; the API always serves /metrics).",
+    )
     data_dir: Path = Path(".pulse")
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.CONSOLE
@@ -68,6 +77,12 @@ class Settings(BaseSettings):
 
     partition_days_ahead: int = Field(default=3, ge=1, le=60)
     partition_interval_seconds: float = Field(default=3600.0, gt=0)
+    system_metrics_seconds: float = Field(
+        default=15.0,
+        ge=1,
+        le=3600,
+        description="How often the ops service writes a row set to system_metrics.",
+    )
 
     # Identity and API (pulse/identity, pulse/api). README "Configuration" lists each with its default.
     public_url: str | None = Field(

@@ -16,6 +16,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 REGISTRY = CollectorRegistry()
 
 # --- ingest ---------------------------------------------------------------------------------------
+INGEST_RECEIVED = Counter(
+    "pulse_ingest_messages_received_total",
+    "Messages handed to the validation pipeline (MQTT and HTTP)",
+    registry=REGISTRY,
+)
 INGEST_ACCEPTED = Counter(
     "pulse_ingest_accepted_total", "Messages that passed validation and went to the writer", registry=REGISTRY
 )
@@ -49,7 +54,21 @@ INGEST_POISON_ROWS = Counter(
     "Telemetry rows PostgreSQL refused (quarantined as INGEST_EXCEPTION)",
     registry=REGISTRY,
 )
-INGEST_FLUSH_SECONDS = Histogram("pulse_ingest_flush_seconds", "Time to commit one batch", registry=REGISTRY)
+INGEST_FLUSH_SECONDS = Histogram(
+    "pulse_ingest_flush_seconds", "Commit latency: time to write and commit one batch", registry=REGISTRY
+)
+INGEST_BATCH_MESSAGES = Histogram(
+    "pulse_ingest_batch_messages",
+    "Messages (telemetry and rejections) per committed batch",
+    buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000, 10000),
+    registry=REGISTRY,
+)
+INGEST_QUEUE_DEPTH = Gauge(
+    "pulse_ingest_queue_depth",
+    "Messages waiting for their batch to commit, per writer (mqtt: the ingest service, http: the API)",
+    ["transport"],
+    registry=REGISTRY,
+)
 INGEST_LAST_COMMIT = Gauge(
     "pulse_ingest_last_commit_timestamp_seconds", "Unix time of the last committed batch", registry=REGISTRY
 )
@@ -71,6 +90,11 @@ EVALUATOR_ALERTS_CLOSED = Counter(
     "Rule alerts closed (evaluation and quiet periods)",
     registry=REGISTRY,
 )
+EVALUATOR_SECONDS = Histogram(
+    "pulse_evaluator_evaluation_seconds",
+    "Time of one telemetry-driven evaluation pass over a tenant (lock, load, rules, alerts, commit)",
+    registry=REGISTRY,
+)
 EVALUATOR_ERRORS = Counter(
     "pulse_evaluator_errors_total", "Evaluations and sweeps that failed (and were retried)", registry=REGISTRY
 )
@@ -84,6 +108,19 @@ NOTIFY_DELIVERIES = Counter(
     "pulse_notify_deliveries_total",
     "Delivery attempts by outcome: sent, failed (dead letter) or retried",
     ["outcome"],
+    registry=REGISTRY,
+)
+NOTIFY_DELIVERY_SECONDS = Histogram(
+    "pulse_notify_delivery_seconds",
+    "Time of one delivery attempt at the provider, by outcome",
+    ["outcome"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+    registry=REGISTRY,
+)
+NOTIFY_JOBS = Gauge(
+    "pulse_notify_jobs",
+    "Delivery jobs by state, counted in the database by the notify service every 15 s (every tenant)",
+    ["state"],
     registry=REGISTRY,
 )
 NOTIFY_JOBS_DEFERRED = Counter(
@@ -131,3 +168,34 @@ class Tally(Mapping[str, int]):
 
     def __repr__(self) -> str:
         return f"Tally({self._counts!r})"
+
+
+# What a process reports with its heartbeat (`service_health.details.counters`): a few totals, each the sum
+# of one metric's samples over its labels, cumulative since the process started. The ops service sums
+# them over live processes into `system_metrics`.
+PROCESS_TOTALS: dict[str, tuple[str, dict[str, str]]] = {
+    "messages_received": ("pulse_ingest_messages_received_total", {}),
+    "messages_written": ("pulse_ingest_rows_written_total", {}),
+    "messages_rejected": ("pulse_ingest_rejected_total", {}),
+    "ingest_queue_depth": ("pulse_ingest_queue_depth", {}),
+    "alerts_opened": ("pulse_evaluator_alerts_opened_total", {}),
+    "alerts_closed": ("pulse_evaluator_alerts_closed_total", {}),
+    "evaluation_errors": ("pulse_evaluator_errors_total", {}),
+    "deliveries_sent": ("pulse_notify_deliveries_total", {"outcome": "sent"}),
+    "deliveries_failed": ("pulse_notify_deliveries_total", {"outcome": "failed"}),
+    "escalations_fired": ("pulse_escalation_levels_fired_total", {}),
+}
+
+
+def process_totals() -> dict[str, float]:
+    wanted = {sample: key for key, (sample, _) in PROCESS_TOTALS.items()}
+    totals = dict.fromkeys(PROCESS_TOTALS, 0.0)
+    for family in REGISTRY.collect():
+        for sample in family.samples:
+            key = wanted.get(sample.name)
+            if key is None:
+                continue
+            labels = PROCESS_TOTALS[key][1]
+            if all(sample.labels.get(k) == v for k, v in labels.items()):
+                totals[key] += sample.value
+    return totals

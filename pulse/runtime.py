@@ -10,7 +10,7 @@ import asyncio
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from pulse.config import Settings
 from pulse.db.migrate import migrate_dsn
 from pulse.embedded import EmbeddedBroker, EmbeddedPostgres, find_mosquitto
 from pulse.log import get_logger
+from pulse.metrics_listener import metrics_listener
 from pulse.services import SERVICES, load_service
 
 log = get_logger("pulse.runtime")
@@ -61,6 +62,14 @@ async def run_services(settings: Settings, names: Sequence[str]) -> None:
     from pulse.broker.access import configure_process
 
     configure_process(settings)  # the broker logins of this process's clients (notify's own-broker sends)
+    with ExitStack() as stack:
+        if settings.metrics_port is not None:
+            port = stack.enter_context(metrics_listener(settings.metrics_host, settings.metrics_port))
+            log.info("metrics listening", address=f"http://{settings.metrics_host}:{port}/metrics")
+        await _run_tasks(settings, names)
+
+
+async def _run_tasks(settings: Settings, names: Sequence[str]) -> None:
     tasks = {asyncio.create_task(load_service(n)(settings), name=n): n for n in names}
     health = asyncio.create_task(_report_alive(settings, names))
     try:
@@ -83,7 +92,7 @@ async def _report_alive(settings: Settings, names: Sequence[str]) -> None:
     from pulse.db.pool import create_pool
     from pulse.db.service_health import report_alive
 
-    pool = await create_pool(settings, min_size=0, max_size=1)
+    pool = await create_pool(settings, name="health", min_size=0, max_size=1)
     try:
         await report_alive(pool, names)
     finally:

@@ -19,7 +19,7 @@ async def run(settings: Settings) -> None:
     if settings.admin_key is None:
         raise AdminKeyMissing("PULSE_ADMIN_KEY is not set (the admin API refuses to run without a key)")
     sock = bind_socket(settings.http_host, settings.admin_port)
-    pool = await create_pool(settings, min_size=0, max_size=4)
+    pool = await create_pool(settings, name="admin", min_size=0, max_size=4)
     try:
         log.info("admin API listening", address=f"http://{settings.http_host}:{settings.admin_port}")
         await serve_app(create_admin_app(settings, pool, settings.admin_key.get_secret_value()), sock)

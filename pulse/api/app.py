@@ -12,6 +12,7 @@ from pulse import __version__
 from pulse.api.body_limit import BodyLimitMiddleware
 from pulse.api.errors import ErrorBody, install_error_handlers
 from pulse.api.live import LiveHub, listener_factory
+from pulse.api.request_id import HEADER, RequestIdMiddleware
 from pulse.api.routes import API_ROUTERS, health
 from pulse.api.routes.admin import ADMIN_ROUTERS
 from pulse.api.routes.admin.activation import ACTIVATIONS_PER_MINUTE_PER_IP
@@ -48,9 +49,11 @@ def create_app(settings: Settings, pool: asyncpg.Pool) -> FastAPI:
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", HEADER],
+            expose_headers=[HEADER],
             max_age=600,
         )
+    app.add_middleware(RequestIdMiddleware)  # outermost: even a refused body gets an id
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
@@ -67,6 +70,7 @@ def create_admin_app(settings: Settings, pool: asyncpg.Pool, admin_key: str) -> 
     app.state.settings, app.state.pool, app.state.admin_key = settings, pool, admin_key
     app.state.activation_limit = SlidingWindows(ACTIVATIONS_PER_MINUTE_PER_IP, 60.0)
     install_error_handlers(app)
+    app.add_middleware(RequestIdMiddleware)
     for router in ADMIN_ROUTERS:
         app.include_router(router)
     return app

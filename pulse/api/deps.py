@@ -13,6 +13,9 @@
   other tenant, so another tenant's id is a plain 404 and handlers never compare tenant ids.
 - `OperatorDb`: a connection in `operator_tx`, after an `operator_audit_log` row for this request
   has been committed (so failed and refused-later requests are audited too).
+- Every write through `TenantDb`, `OperatorDb` or `AdminDb` also leaves an `audit_log` row, written after
+  the handler returned in its own transaction (`pulse/api/audit.py`; handlers add before/after with
+  `AuditChange`).
 - `AdminKey` (router dependency) / `AdminDb`: the admin API's `X-Admin-Key` check (constant time) and
   its connection in `operator_tx`, acting as `admin-key`.
 - `AppSettings`: the process's settings.
@@ -33,6 +36,7 @@ import asyncpg
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from pulse.api.audit import Actor, record_write
 from pulse.config import Settings
 from pulse.db.tx import operator_tx, tenant_tx
 from pulse.errors import PulseError
@@ -151,9 +155,13 @@ async def tenant_db(
 async def _tenant_db(
     request: Request, principal: CustomerPrincipal, pool: Pool
 ) -> AsyncIterator[asyncpg.Connection]:
-    # Writes are the methods other than GET, HEAD and OPTIONS.
-    async with tenant_db(principal, pool, write=request.method not in SAFE_METHODS) as conn:
+    # Writes are the methods other than GET, HEAD and OPTIONS; each leaves an audit row once it worked.
+    write = request.method not in SAFE_METHODS
+    async with tenant_db(principal, pool, write=write) as conn:
         yield conn
+        if write:
+            actor = Actor("user", principal.sub, principal.display)
+            await record_write(conn, request, actor, tenant_id=tenant_of(principal), source="api")
 
 
 TenantDb = Annotated[asyncpg.Connection, Depends(_tenant_db, scope="function")]
@@ -225,12 +233,17 @@ async def _operator_db(
     await write_operator_audit(pool, request, principal)
     async with constraint_errors(), operator_tx(pool, principal.sub) as conn:
         yield conn
+        if request.method not in SAFE_METHODS:
+            actor = Actor("operator", principal.sub, principal.display)
+            tenant = request.path_params.get("tenant_id")
+            await record_write(conn, request, actor, tenant_id=tenant, source="api")
 
 
 OperatorDb = Annotated[asyncpg.Connection, Depends(_operator_db, scope="function")]
 
 
 ADMIN_ACTOR = "admin-key"  # who the admin API acts as in operator_tx and audit rows
+ADMIN_AUDIT_ACTOR = Actor("admin-key", ADMIN_ACTOR)
 
 
 async def require_admin_key(request: Request, x_admin_key: Annotated[str | None, Header()] = None) -> None:
@@ -242,9 +255,12 @@ async def require_admin_key(request: Request, x_admin_key: Annotated[str | None,
 AdminKey = Depends(require_admin_key)
 
 
-async def _admin_db(pool: Pool) -> AsyncIterator[asyncpg.Connection]:
+async def _admin_db(request: Request, pool: Pool) -> AsyncIterator[asyncpg.Connection]:
     async with constraint_errors(), operator_tx(pool, ADMIN_ACTOR) as conn:
         yield conn
+        if request.method not in SAFE_METHODS:
+            tenant = request.path_params.get("tenant_id")
+            await record_write(conn, request, ADMIN_AUDIT_ACTOR, tenant_id=tenant, source="admin-api")
 
 
 AdminDb = Annotated[asyncpg.Connection, Depends(_admin_db, scope="function")]

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from pulse.api.request_id import HEADER, request_id_of
 from pulse.errors import PulseError
 from pulse.log import get_logger
 
@@ -69,5 +70,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unhandled error", path=request.url.path, method=request.method)
-        return error_response(500, "internal_error", "an internal error occurred; it has been logged")
+        # Runs in Starlette's outermost middleware, past RequestIdMiddleware: the id comes from the scope.
+        request_id = request_id_of(request.scope)
+        log.exception("unhandled error", path=request.url.path, method=request.method, request_id=request_id)
+        return error_response(
+            500,
+            "internal_error",
+            "an internal error occurred; it has been logged",
+            {HEADER: request_id} if request_id else None,
+        )

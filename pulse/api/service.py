@@ -58,8 +58,8 @@ async def serve_app(app, sock: socket.socket) -> None:
 
 async def run(settings: Settings) -> None:
     sock = bind_socket(settings.http_host, settings.http_port)
-    pool = await create_pool(settings)
-    ingestor = build_ingestor(settings, pool)
+    pool = await create_pool(settings, name="api")
+    ingestor = build_ingestor(settings, pool, "http")
     background = []
     try:
         await wait_for_limits(ingestor)

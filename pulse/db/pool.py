@@ -6,6 +6,7 @@ import asyncpg
 import orjson
 
 from pulse.config import Settings
+from pulse.db.pool_metrics import POOLS
 
 _JSONB_VERSION = b"\x01"
 
@@ -28,8 +29,10 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def create_pool(settings: Settings, *, dsn: str | None = None, **overrides: object) -> asyncpg.Pool:
-    """A pool for `settings.database_url` (or `dsn`).
+async def create_pool(
+    settings: Settings, *, dsn: str | None = None, name: str = "main", **overrides: object
+) -> asyncpg.Pool:
+    """A pool for `settings.database_url` (or `dsn`), reported as `name` in `pulse_db_pool_connections`.
 
     No session state is ever set on these connections (roles and tenant ids are `SET LOCAL` inside
     transactions), so the pool works through PgBouncer in transaction mode; there, also set
@@ -49,4 +52,6 @@ async def create_pool(settings: Settings, *, dsn: str | None = None, **overrides
     if not settings.db_statement_cache:
         options["statement_cache_size"] = 0
     options.update(overrides)
-    return await asyncpg.create_pool(target, **options)
+    pool = await asyncpg.create_pool(target, **options)
+    POOLS.track(name, pool)
+    return pool

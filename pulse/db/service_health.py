@@ -1,6 +1,8 @@
 """Heartbeat rows every Pulse process writes: one `service_health` row per service it runs
 (`<service>@<host>:<pid>`) every `HEARTBEAT_SECONDS`, removed when it stops cleanly. The ops service reads
-them to open SYSTEM_HEALTH alerts for processes gone quiet (`pulse/ops/platform_health.py`)."""
+them to open SYSTEM_HEALTH alerts for processes gone quiet (`pulse/ops/platform_health.py`). Each row's
+`details.counters` holds the process's totals (`metrics.process_totals`, the same in every row of one
+process), which the system-metrics collector sums once per process (`pulse/ops/system_metrics.py`)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from pulse import __version__
+from pulse import __version__, metrics
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
 from pulse.periodic import OUTAGE_ERRORS, run_every
@@ -38,7 +40,12 @@ async def report_alive(pool: asyncpg.Pool, services: Sequence[str]) -> None:
                    ON CONFLICT (service) DO UPDATE
                       SET status = 'healthy', details = EXCLUDED.details, checked_at = now()""",
                 names,
-                {"pid": os.getpid(), "host": socket.gethostname(), "version": __version__},
+                {
+                    "pid": os.getpid(),
+                    "host": socket.gethostname(),
+                    "version": __version__,
+                    "counters": metrics.process_totals(),
+                },
             )
 
     try:

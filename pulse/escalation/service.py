@@ -100,7 +100,7 @@ def build(settings: Settings, pool: asyncpg.Pool) -> EscalationService:
 async def run(settings: Settings) -> None:
     if not settings.database_url:
         raise ValueError("the escalation service needs PULSE_DATABASE_URL")
-    pool = await create_pool(settings, min_size=1, max_size=4)
+    pool = await create_pool(settings, name="escalation", min_size=1, max_size=4)
     try:
         await build(settings, pool).run()
     finally:

@@ -20,6 +20,7 @@ as if nothing had happened, and never twice.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -114,6 +115,7 @@ class Evaluator:
     async def evaluate_tenant(self, tenant_id: str) -> Outcome:
         """One pass over the tenant's devices heard from since the cursor, under the tenant lock."""
         since = self._cursors.get(tenant_id)
+        started = time.perf_counter()
         async with operator_tx(self._pool, ACTOR) as conn:
             await conn.execute(
                 "SELECT pg_advisory_xact_lock($1, hashtext($2))", locks.EVALUATOR_CLASS, tenant_id
@@ -131,6 +133,7 @@ class Evaluator:
             self._cursors[tenant_id] = max(newest, since) if since else newest
             if len(snapshots) == SNAPSHOT_LIMIT:
                 self.mark_dirty(tenant_id)  # more to read
+        metrics.EVALUATOR_SECONDS.observe(time.perf_counter() - started)
         self.stats.inc("batches")
         self.stats.inc("snapshots", len(fresh))
         self.stats.inc("opened", len(outcome.opened))
@@ -257,7 +260,7 @@ class Evaluator:
 async def run(settings: Settings) -> None:
     if not settings.database_url:
         raise ValueError("the evaluator needs PULSE_DATABASE_URL")
-    pool = await create_pool(settings, min_size=1, max_size=4)
+    pool = await create_pool(settings, name="evaluator", min_size=1, max_size=4)
     try:
         await Evaluator(pool, listener(settings.database_url)).run()
     finally:

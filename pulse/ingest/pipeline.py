@@ -101,6 +101,7 @@ class Ingestor:
     async def submit(self, messages: list[Inbound]) -> None:
         limits = self.limits.current
         now = datetime.now(UTC)
+        metrics.INGEST_RECEIVED.inc(len(messages))
         checked: list[_Checked] = []
         for message in messages:
             result = self._check_message(message, limits, now)
@@ -375,14 +376,16 @@ def _quarantine_payload(raw: bytes, envelope: Envelope | None, detail: str | Non
     return payload
 
 
-def build_ingestor(settings: Settings, pool) -> Ingestor:
-    """The validation pipeline and its writer, as the ingest service and HTTP ingest (the API) run them."""
+def build_ingestor(settings: Settings, pool, transport: str) -> Ingestor:
+    """The validation pipeline and its writer, as the ingest service (`transport="mqtt"`) and HTTP ingest
+    (the API, `"http"`) run them; the writer's backlog is `pulse_ingest_queue_depth{transport}`."""
     writer = BatchWriter(
         pool,
         batch_size=settings.ingest_batch_size,
         flush_interval=settings.ingest_flush_ms / 1000,
         max_pending=settings.ingest_max_inflight,
     )
+    metrics.INGEST_QUEUE_DEPTH.labels(transport=transport).set_function(lambda: writer.pending)
     cache = DeviceAuthCache(
         pool, ttl=settings.ingest_auth_cache_ttl, max_size=settings.ingest_auth_cache_size
     )

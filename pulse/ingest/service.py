@@ -43,8 +43,8 @@ async def _log_stats_once(ingestor: Ingestor) -> None:
 
 
 async def run(settings: Settings) -> None:
-    pool = await create_pool(settings, min_size=1, max_size=4)
-    ingestor = build_ingestor(settings, pool)
+    pool = await create_pool(settings, name="ingest", min_size=1, max_size=4)
+    ingestor = build_ingestor(settings, pool, "mqtt")
     await wait_for_limits(ingestor)
     inbox = Inbox(asyncio.get_running_loop(), settings.ingest_max_inflight)
     configured = MqttConsumer.filter_for(settings)

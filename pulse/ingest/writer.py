@@ -252,6 +252,7 @@ class BatchWriter:
         metrics.INGEST_REJECTIONS_WRITTEN.inc(rejected)
         metrics.INGEST_BATCHES.inc()
         metrics.INGEST_FLUSH_SECONDS.observe(elapsed)
+        metrics.INGEST_BATCH_MESSAGES.observe(written + rejected)
         metrics.INGEST_LAST_COMMIT.set(self.stats.last_commit_at.timestamp())
 
 

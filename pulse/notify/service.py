@@ -25,7 +25,7 @@ from pulse.db.listen import listen_forever, listener
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
-from pulse.notify import ssrf
+from pulse.notify import job_gauge, ssrf
 from pulse.notify.deliver import http_client
 from pulse.notify.dispatch import Dispatcher
 from pulse.notify.mailer import Mailer
@@ -141,6 +141,7 @@ class NotifyService:
             asyncio.create_task(self._listen_loop()),
             asyncio.create_task(self._dispatch_loop()),
             asyncio.create_task(self._work_loop()),
+            asyncio.create_task(job_gauge.run(self._pool)),
         ]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
@@ -184,7 +185,9 @@ def build(settings: Settings, pool: asyncpg.Pool, http: httpx.AsyncClient) -> No
 async def run(settings: Settings) -> None:
     if not settings.database_url:
         raise ValueError("the notify service needs PULSE_DATABASE_URL")
-    pool = await create_pool(settings, min_size=1, max_size=max(4, settings.notify_concurrency + 2))
+    pool = await create_pool(
+        settings, name="notify", min_size=1, max_size=max(4, settings.notify_concurrency + 2)
+    )
     try:
         async with http_client(settings) as http:
             await build(settings, pool, http).run()

@@ -289,6 +289,7 @@ class Worker:
             )
         key = {"COMPLETED": "sent", "FAILED": "failed"}.get(status, "retried")
         self.stats.inc(key)
+        metrics.NOTIFY_DELIVERY_SECONDS.labels(outcome=key).observe(latency_ms / 1000)
         return result
 
     async def _defer(self, job: asyncpg.Record, until: datetime) -> None:

@@ -1,8 +1,9 @@
-"""The `ops` service: platform housekeeping on three timers (`pulse.periodic.run_every`):
+"""The `ops` service: platform housekeeping on four timers (`pulse.periodic.run_every`):
 - retention: telemetry/system-metrics partitions created ahead of time and dropped past retention
   (`pulse.db.partitions`), quarantined messages and old notification history pruned;
 - the incremental telemetry rollups behind long-range charts (`pulse.ops.rollups`);
-- a watch for service processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts).
+- a watch for service processes that stopped reporting (`pulse.ops.platform_health`, SYSTEM_HEALTH alerts);
+- the platform's own time series in `system_metrics` (`pulse.ops.system_metrics`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,20 @@ from pulse.db.partitions import maintain_partitions
 from pulse.db.pool import create_pool
 from pulse.db.tx import operator_tx
 from pulse.log import get_logger
-from pulse.ops import platform_health, rollups
+from pulse.ops import platform_health, rollups, system_metrics
 from pulse.periodic import run_every
 
 log = get_logger("pulse.ops")
 
 
 async def run(settings: Settings) -> None:
-    pool = await create_pool(settings, min_size=0, max_size=3)
+    pool = await create_pool(settings, name="ops", min_size=0, max_size=3)
     try:
         async with asyncio.TaskGroup() as group:
             group.create_task(_retention_loop(pool, settings))
             group.create_task(rollups.run_loop(pool))
             group.create_task(platform_health.watch(pool))
+            group.create_task(system_metrics.run_loop(pool, settings))
     finally:
         await pool.close()
 

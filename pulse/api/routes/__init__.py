@@ -30,11 +30,14 @@ from pulse.api.routes.customer import (
     users,
 )
 from pulse.api.routes.customer import alerts as customer_alerts
+from pulse.api.routes.customer import audit_log as customer_audit_log
+from pulse.api.routes.customer import quarantine as customer_quarantine
 from pulse.api.routes.operator import alerts as operator_alerts
-from pulse.api.routes.operator import audit_log, settings, tenants
+from pulse.api.routes.operator import audit_log, settings, system, tenants
 from pulse.api.routes.operator import deliveries as operator_deliveries
 from pulse.api.routes.operator import devices as operator_devices
 from pulse.api.routes.operator import outbox as operator_outbox
+from pulse.api.routes.operator import quarantine as operator_quarantine
 from pulse.api.routes.v2 import alerts as v2_alerts
 from pulse.api.routes.v2 import devices as v2_devices
 from pulse.api.routes.v2 import fleet, ws
@@ -75,6 +78,8 @@ API_ROUTERS = [
     user_contact_methods.router,
     my_contact_methods.router,
     outbox.router,
+    customer_audit_log.router,
+    customer_quarantine.router,
     # /operator
     tenants.router,
     operator_devices.router,
@@ -83,4 +88,6 @@ API_ROUTERS = [
     operator_outbox.router,
     settings.router,
     audit_log.router,
+    operator_quarantine.router,
+    system.router,
 ]

@@ -224,7 +224,7 @@ async def test_bulk_tokens_work_for_http_ingest(admin, ingest_settings, pool) ->
     assert body["count"] == 50 and body["broker_url"] == ingest_settings.mqtt_url
     first = body["devices"][0]
     assert first["mqtt_username"] == first["mqtt_client_id"] == "acme/b0"
-    ingestor = build_ingestor(ingest_settings, pool)
+    ingestor = build_ingestor(ingest_settings, pool, "mqtt")
     await wait_for_limits(ingestor)
     writer = asyncio.create_task(ingestor.writer.run())
     api = create_app(ingest_settings, pool)

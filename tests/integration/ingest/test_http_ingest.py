@@ -19,7 +19,7 @@ from tests.factories import Device, make_device
 
 @pytest.fixture
 async def client(settings, pool):
-    ingestor = build_ingestor(settings, pool)
+    ingestor = build_ingestor(settings, pool, "http")
     await wait_for_limits(ingestor)
     writer = asyncio.create_task(ingestor.writer.run())
     app = create_app(settings, pool)

@@ -38,7 +38,7 @@ async def test_simulated_devices_reach_the_database(ingest, ingest_settings, poo
     from pulse.ingest.pipeline import build_ingestor, wait_for_limits
 
     await make_tenant(pool, "demo")
-    ingestor = build_ingestor(ingest_settings, pool)
+    ingestor = build_ingestor(ingest_settings, pool, "mqtt")
     await wait_for_limits(ingestor)
     writer = asyncio.create_task(ingestor.writer.run())
     api = create_app(ingest_settings, pool)

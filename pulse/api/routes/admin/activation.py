@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 from pydantic import BaseModel, Field
 
+from pulse.api.audit import Actor, AuditChange
 from pulse.api.deps import AdminDb, AppSettings
 from pulse.api.errors import ErrorBody
 from pulse.api.routes.admin.models import DeviceId, TenantId
@@ -46,10 +47,12 @@ async def _limit_attempts(request: Request) -> None:
     dependencies=[Depends(_limit_attempts)],  # before the transaction opens
 )
 async def activate(
-    body: Activation, conn: AdminDb, settings: AppSettings, background: BackgroundTasks
+    body: Activation, conn: AdminDb, settings: AppSettings, background: BackgroundTasks, audit: AuditChange
 ) -> Activated:
     """Exchange a one-time activation code for the device's provision token, which is also its broker
     password (username `{tenant_id}/{device_id}`, client id the same) on an authenticated broker."""
     token = await activate_device(conn, body.tenant_id, body.device_id, body.activation_code)
+    audit.actor = Actor("device", f"{body.tenant_id}/{body.device_id}")
+    audit.tenant_id, audit.entity_type, audit.entity_id = body.tenant_id, "devices", body.device_id
     background.add_task(broker_control.set_device_password, settings, body.tenant_id, body.device_id, token)
     return Activated(tenant_id=body.tenant_id, device_id=body.device_id, provision_token=token)

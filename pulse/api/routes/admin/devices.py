@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, BackgroundTasks, Query
 from pydantic import BaseModel, Field
 
+from pulse.api.audit import AuditChange
 from pulse.api.deps import AdminDb, AdminKey, AppSettings
 from pulse.api.routes.admin.models import PROVISIONING_ERRORS, DeviceId, TenantId
 from pulse.broker import control as broker_control
@@ -46,7 +47,9 @@ class DeviceRegistered(BaseModel):
 
 
 @router.post("", status_code=201, response_model=DeviceRegistered, responses=PROVISIONING_ERRORS)
-async def create_device(body: DeviceCreate, conn: AdminDb, settings: AppSettings) -> DeviceRegistered:
+async def create_device(
+    body: DeviceCreate, conn: AdminDb, settings: AppSettings, audit: AuditChange
+) -> DeviceRegistered:
     """Register a device (or re-register an existing one) and issue a one-time activation code.
 
     The device then calls `POST /api/device/activate` with the code to get its provision token.
@@ -64,6 +67,7 @@ async def create_device(body: DeviceCreate, conn: AdminDb, settings: AppSettings
         activation_ttl=timedelta(minutes=settings.activation_ttl_minutes),
     )
     assert device.activation_code is not None and device.activation_expires_at is not None
+    audit.tenant_id, audit.entity_type, audit.entity_id = body.tenant_id, "devices", body.device_id
     return DeviceRegistered(
         tenant_id=device.tenant_id,
         device_id=device.device_id,

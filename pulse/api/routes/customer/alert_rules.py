@@ -22,6 +22,7 @@ from pulse.alerts.rules import (
     RuleType,
     ThresholdConditionsWrite,
 )
+from pulse.api.audit import AuditChange
 from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -138,7 +139,9 @@ _CONDITION_FIELDS = {"conditions", "anomaly_conditions", "gap_conditions"}
 
 
 @router.patch("/{rule_id}", response_model=RulePublic, responses={400: {"model": ErrorBody}})
-async def update_rule(tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId, body: RuleFields) -> RulePublic:
+async def update_rule(
+    tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId, body: RuleFields, audit: AuditChange
+) -> RulePublic:
     """Change some fields; the result must still be a complete rule of its type."""
     fields = body.model_fields_set
     if not fields:
@@ -156,7 +159,9 @@ async def update_rule(tenant: AdminTenantId, conn: TenantDb, rule_id: RuleId, bo
     if fields & _CONDITION_FIELDS:
         values["conditions"] = stored_conditions(current.rule_type, sent)
     await queries.update_rule(conn, tenant, str(rule_id), values)
-    return await queries.require_rule(conn, tenant, str(rule_id))
+    updated = await queries.require_rule(conn, tenant, str(rule_id))
+    audit.change(before=current, after=updated)
+    return updated
 
 
 @router.delete("/{rule_id}", status_code=204)

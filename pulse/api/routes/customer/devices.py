@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, BackgroundTasks, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
+from pulse.api.audit import AuditChange
 from pulse.api.deps import AdminTenantId, AppSettings, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -174,14 +175,14 @@ async def get_device(tenant: TenantId, conn: TenantDb, device_id: DeviceId) -> D
     responses={400: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def update_device(
-    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId, body: DeviceUpdate
+    tenant: AdminTenantId, conn: TenantDb, device_id: DeviceId, body: DeviceUpdate, audit: AuditChange
 ) -> DeviceDetail:
     """Change attributes; `metadata` and `tags` are replaced as a whole. Setting a location marks it
     manual, so devices reporting their own position no longer move it."""
     fields = body.model_fields_set
     if not fields:
         raise PulseError(400, "bad_request", "no fields to update")
-    await require_device(conn, tenant, device_id)
+    before = await require_device(conn, tenant, device_id)
     values = _registry_values(body, fields)
     if "metadata" in values and values["metadata"] is None:
         values["metadata"] = {}
@@ -194,7 +195,9 @@ async def update_device(
     await queries.update_device(conn, tenant, device_id, values)
     if "tags" in fields:
         await replace_tags(conn, tenant, device_id, body.tags or [])
-    return DeviceDetail(tenant_id=tenant, device=await require_device(conn, tenant, device_id))
+    after = await require_device(conn, tenant, device_id)
+    audit.change(before=before, after=after)
+    return DeviceDetail(tenant_id=tenant, device=after)
 
 
 @router.delete("/{device_id}", response_model=DeviceStatusChange, responses={404: {"model": ErrorBody}})

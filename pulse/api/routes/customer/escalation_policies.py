@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from pulse.api.audit import AuditChange
 from pulse.api.deps import AdminTenantId, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.queries import escalation_policies as queries
@@ -135,13 +136,16 @@ async def get_policy(tenant: TenantId, conn: TenantDb, policy_id: PolicyId) -> P
     summary="Replace an escalation policy",
 )
 async def replace_policy(
-    tenant: AdminTenantId, conn: TenantDb, policy_id: PolicyId, body: PolicyWrite
+    tenant: AdminTenantId, conn: TenantDb, policy_id: PolicyId, body: PolicyWrite, audit: AuditChange
 ) -> PolicyPublic:
     """Replaces name, description, `is_default`, `repeat_count` and all levels. `is_default: false` on
     the default policy leaves the tenant without one. Alerts already open keep the policy they opened
     with."""
+    before = await queries.require_policy(conn, tenant, policy_id)
     await queries.replace_policy(conn, tenant, policy_id, body.model_dump(mode="json"))
-    return await queries.require_policy(conn, tenant, policy_id)
+    after = await queries.require_policy(conn, tenant, policy_id)
+    audit.change(before=before, after=after)
+    return after
 
 
 @router.delete("/{policy_id}", status_code=204, summary="Delete an escalation policy")

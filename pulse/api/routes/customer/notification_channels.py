@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from pulse.api.audit import audit_note
 from pulse.api.deps import AdminTenantId, Pool, TenantAdmin, TenantDb, TenantId
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -113,7 +114,9 @@ async def _apply(
     updated = await store.update_target(
         conn, NOTIFICATION_CHANNELS, current, request.app.state.settings, kind=kind, **changes
     )
-    return ChannelPublic.model_validate(updated)
+    after = ChannelPublic.model_validate(updated)
+    audit_note(request).change(before=ChannelPublic.model_validate(current), after=after)
+    return after
 
 
 @router.get("", response_model=ChannelList, summary="List notification channels")

@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from pulse.api.audit import AuditChange
 from pulse.api.deps import OperatorAdmin, OperatorDb
 from pulse.api.errors import ErrorBody
 from pulse.api.queries import settings as queries
@@ -65,7 +66,9 @@ async def get_settings(conn: OperatorDb) -> SettingsList:
 
 
 @router.put("", response_model=SettingsList, responses={400: {"model": ErrorBody}})
-async def update_settings(conn: OperatorDb, principal: OperatorAdmin, body: SettingsUpdate) -> SettingsList:
+async def update_settings(
+    conn: OperatorDb, principal: OperatorAdmin, body: SettingsUpdate, audit: AuditChange
+) -> SettingsList:
     """Set some settings at once (all or nothing). Ingest picks them up within seconds."""
     problems = {}
     for key, value in body.values.items():
@@ -75,5 +78,8 @@ async def update_settings(conn: OperatorDb, principal: OperatorAdmin, body: Sett
             problems[key] = problem
     if problems:
         raise PulseError(400, "invalid_settings", problems)
+    before = {s.key: s.value for s in await queries.list_settings(conn) if s.key in body.values}
     await queries.store_settings(conn, {key: value.strip() for key, value in body.values.items()})
-    return SettingsList(settings=await queries.list_settings(conn))
+    after = await queries.list_settings(conn)
+    audit.change(before=before, after={s.key: s.value for s in after if s.key in body.values})
+    return SettingsList(settings=after)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from pulse.api.audit import AuditChange
 from pulse.api.deps import OperatorAdmin, OperatorDb
 from pulse.api.errors import ErrorBody
 from pulse.api.pagination import Page, page_params
@@ -71,13 +72,16 @@ async def list_tenants(
 
 
 @router.post("", status_code=201, response_model=TenantCreated, responses={409: {"model": ErrorBody}})
-async def create_tenant(conn: OperatorDb, principal: OperatorAdmin, body: TenantCreate) -> TenantCreated:
+async def create_tenant(
+    conn: OperatorDb, principal: OperatorAdmin, body: TenantCreate, audit: AuditChange
+) -> TenantCreated:
     created = await tenants.create_tenant(
         conn, **body.model_dump(), actor=principal.sub, actor_type="operator"
     )
-    return TenantCreated(
-        tenant=await queries.require_tenant(conn, body.tenant_id), subscription_id=created.subscription_id
-    )
+    tenant = await queries.require_tenant(conn, body.tenant_id)
+    audit.tenant_id, audit.entity_type, audit.entity_id = body.tenant_id, "tenants", body.tenant_id
+    audit.change(after=tenant)
+    return TenantCreated(tenant=tenant, subscription_id=created.subscription_id)
 
 
 @router.get("/{tenant_id}", response_model=TenantPublic)
@@ -87,15 +91,22 @@ async def get_tenant(conn: OperatorDb, tenant_id: TenantIdPath) -> TenantPublic:
 
 @router.patch("/{tenant_id}", response_model=TenantPublic, responses={400: {"model": ErrorBody}})
 async def update_tenant(
-    conn: OperatorDb, principal: OperatorAdmin, tenant_id: TenantIdPath, body: TenantUpdate
+    conn: OperatorDb,
+    principal: OperatorAdmin,
+    tenant_id: TenantIdPath,
+    body: TenantUpdate,
+    audit: AuditChange,
 ) -> TenantPublic:
     fields = body.model_fields_set
     if not fields:
         raise PulseError(400, "bad_request", "no fields to update")
     if any(getattr(body, f) is None for f in fields & {"name", "status", "metadata"}):
         raise PulseError(400, "bad_request", "name, status and metadata cannot be null")
+    before = await queries.require_tenant(conn, tenant_id)
     await queries.update_tenant(conn, tenant_id, body.model_dump(include=fields))
-    return await queries.require_tenant(conn, tenant_id)
+    after = await queries.require_tenant(conn, tenant_id)
+    audit.change(before=before, after=after)
+    return after
 
 
 @router.delete("/{tenant_id}", response_model=TenantPublic)
