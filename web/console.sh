@@ -28,7 +28,7 @@ fi
 case "$action" in
   build)
     stamp=.build-stamp
-    sources_hash=$(find src index.html package.json package-lock.json vite.config.ts tsconfig.json -type f | LC_ALL=C sort \
+    sources_hash=$(find src public index.html package.json package-lock.json vite.config.ts tsconfig.json -type f | LC_ALL=C sort \
       | xargs sha256sum | sha256sum | cut -d' ' -f1)
     if [ -f ../pulse/console/static/index.html ] && [ "$(cat "$stamp" 2>/dev/null)" = "$sources_hash" ]; then
       echo "console: up to date"

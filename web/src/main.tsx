@@ -11,7 +11,7 @@ import { AuthProvider } from "./auth/AuthProvider";
 import { createUserManager } from "./auth/userManager";
 import { loadRuntimeConfig } from "./config";
 import { LiveProvider } from "./live/LiveProvider";
-import { theme } from "./theme";
+import { cssVariablesResolver, theme } from "./theme";
 
 const queryClient = new QueryClient({
   defaultOptions: {
@@ -30,7 +30,7 @@ loadRuntimeConfig().then(
     const userManager = createUserManager(config);
     root.render(
       <StrictMode>
-        <MantineProvider theme={theme}>
+        <MantineProvider theme={theme} cssVariablesResolver={cssVariablesResolver}>
           <QueryClientProvider client={queryClient}>
             <BrowserRouter basename={import.meta.env.BASE_URL.replace(/\/$/, "")}>
               <AuthProvider userManager={userManager}>

@@ -32,6 +32,7 @@ export default function StatusChart({ counts }: { counts: StatusCounts }) {
 
   useEffect(() => {
     chart.current?.setOption({
+      animation: false,
       aria: { enabled: true },
       tooltip: { trigger: "item" },
       legend: { bottom: 0 },

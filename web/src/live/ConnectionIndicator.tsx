@@ -2,18 +2,18 @@ import { Badge, Tooltip } from "@mantine/core";
 import { useLiveStatus, type LiveIndicatorState } from "./LiveProvider";
 
 const LOOK: Record<LiveIndicatorState, { label: string; color: string; explain: string }> = {
-  live: { label: "Live", color: "green", explain: "Receiving live updates." },
-  connecting: { label: "Connecting", color: "yellow", explain: "Opening the live connection." },
+  live: { label: "Live", color: "teal.9", explain: "Receiving live updates." },
+  connecting: { label: "Connecting", color: "yellow.4", explain: "Opening the live connection." },
   reconnecting: {
     label: "Reconnecting",
-    color: "orange",
+    color: "orange.4",
     explain: "The live connection dropped; retrying with backoff. Data may be out of date.",
   },
-  forbidden: { label: "Live off", color: "red", explain: "The server refused live updates for this account." },
-  stopped: { label: "Offline", color: "gray", explain: "Live updates stopped." },
+  forbidden: { label: "Live off", color: "red.9", explain: "The server refused live updates for this account." },
+  stopped: { label: "Offline", color: "gray.7", explain: "Live updates stopped." },
   unavailable: {
     label: "Refreshing every 30 s",
-    color: "gray",
+    color: "gray.7",
     explain: "Live updates are per tenant; operator pages refresh periodically.",
   },
 };
@@ -23,7 +23,7 @@ export function ConnectionIndicator() {
   const look = LOOK[status];
   return (
     <Tooltip label={look.explain}>
-      <Badge color={look.color} variant="light" role="status" aria-live="polite" tabIndex={0}>
+      <Badge color={look.color} variant="filled" autoContrast role="status" aria-live="polite" tabIndex={0}>
         {look.label}
       </Badge>
     </Tooltip>

@@ -61,6 +61,7 @@ export function Shell() {
                     component={Link}
                     to={entry.path}
                     label={entry.label}
+                    variant="filled"
                     active={location.pathname.startsWith(entry.path)}
                     aria-current={location.pathname.startsWith(entry.path) ? "page" : undefined}
                     onClick={close}
