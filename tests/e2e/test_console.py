@@ -108,9 +108,9 @@ def alert_arrives_live_and_is_acknowledged(page: Page, base: str, screenshots: P
     first = table.get_by_role("row").nth(1)
     first.get_by_role("button").click()  # the summary opens the detail
     drawer = page.get_by_role("dialog")
-    expect(drawer.get_by_role("list", name="Alert timeline")).to_contain_text("OPEN")
+    expect(drawer.get_by_role("region", name="Timeline")).to_contain_text("OPENED")
     drawer.get_by_role("button", name="Acknowledge", exact=True).click()
-    expect(drawer.get_by_role("list", name="Alert timeline")).to_contain_text("ACKNOWLEDGED", timeout=15_000)
+    expect(drawer.get_by_role("region", name="Timeline")).to_contain_text("ACKNOWLEDGED", timeout=15_000)
     expect(drawer).to_contain_text("Acknowledged by")
     check_page(page, "alert-detail", screenshots)
     page.keyboard.press("Escape")

@@ -47,7 +47,7 @@ export function ErrorState({ error, onRetry }: { error: unknown; onRetry?: () =>
           </Text>
         )}
         {onRetry && (
-          <Button size="xs" variant="light" color="red" onClick={onRetry}>
+          <Button size="xs" variant="outline" color="red.9" onClick={onRetry}>
             Try again
           </Button>
         )}

@@ -29,7 +29,7 @@ export function AlertRow({
       {onAcknowledge && (
         <Button
           size="xs"
-          variant="light"
+          variant="outline"
           loading={busy}
           onClick={() => onAcknowledge(alert.alert_id)}
           aria-label={`Acknowledge alert ${alert.alert_id}: ${alert.summary}`}

@@ -5,13 +5,13 @@ import { SeverityBadge, StatusBadge } from "../components/Badges";
 import { Empty, ErrorState, Loading } from "../components/States";
 import { TimeText } from "../components/TimeText";
 
-function Timeline_({ alertId }: { alertId: number }) {
+function EventTimeline({ alertId }: { alertId: number }) {
   const events = useAlertEvents(alertId);
   if (events.isPending) return <Loading label="Loading timeline…" />;
   if (events.isError) return <ErrorState error={events.error} onRetry={() => void events.refetch()} />;
   if (events.data.events.length === 0) return <Empty title="No events recorded" />;
   return (
-    <Timeline bulletSize={14} lineWidth={2} aria-label="Alert timeline">
+    <Timeline bulletSize={14} lineWidth={2}>
       {events.data.events.map((event, index) => (
         <Timeline.Item key={`${event.event}-${event.created_at}-${index}`} title={event.event}>
           <Text size="xs" c="dimmed">
@@ -72,10 +72,12 @@ export function AlertDetailDrawer({ alertId, onClose }: { alertId: number | null
             </Group>
           )}
           {acknowledge.isError && <ErrorState error={acknowledge.error} />}
-          <Title order={3} size="h5">
-            Timeline
-          </Title>
-          <Timeline_ alertId={alertId} />
+          <section aria-labelledby="alert-timeline-heading">
+            <Title order={3} size="h5" id="alert-timeline-heading" mb="xs">
+              Timeline
+            </Title>
+            <EventTimeline alertId={alertId} />
+          </section>
         </Stack>
       )}
     </Drawer>
