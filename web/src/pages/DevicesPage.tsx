@@ -20,7 +20,7 @@ const STATUS_CHOICES = [
 const COLUMNS = ["Device", "Site", "Type", "Status", "Last seen"];
 
 /** Only the rows in view are in the DOM, so 10,000 devices scroll smoothly. */
-function VirtualDeviceTable({ devices }: { devices: Device[] }) {
+export function VirtualDeviceTable({ devices }: { devices: Device[] }) {
   const scroller = useRef<HTMLDivElement>(null);
   const virtualizer = useVirtualizer({
     count: devices.length,
