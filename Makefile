@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: up test lint install clean
+.PHONY: up test lint install console console-test clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pulse needs Python 3.11 or newer (set PYTHON=...)")'
@@ -14,15 +14,23 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-up: $(BIN)/.installed
+# The web console (web/ → pulse/console/static), rebuilt only when its sources changed.
+console: $(BIN)/.installed
+	web/console.sh build $(BIN)
+
+console-test: $(BIN)/.installed
+	web/console.sh test $(BIN)
+
+up: console
 	$(BIN)/pulse up
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check pulse tests
 	$(BIN)/ruff format --check pulse tests
 
-test: lint
+# The browser end-to-end tests (tests/e2e/test_console.py) need the console built and Debian's chromium.
+test: lint console console-test
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache web/node_modules web/.build-stamp pulse/console/static

@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from pulse import __version__
+from pulse.api import console
 from pulse.api.body_limit import BodyLimitMiddleware
 from pulse.api.errors import ErrorBody, install_error_handlers
 from pulse.api.live import LiveHub, listener_factory
@@ -17,6 +18,7 @@ from pulse.api.routes import API_ROUTERS, health
 from pulse.api.routes.admin import ADMIN_ROUTERS
 from pulse.api.routes.admin.activation import ACTIVATIONS_PER_MINUTE_PER_IP
 from pulse.config import Settings
+from pulse.console import STATIC_DIR as CONSOLE_DIR
 from pulse.identity.issuer import Issuer
 from pulse.identity.verify import build_verifier
 from pulse.ingest.rate_limit import SlidingWindows
@@ -57,6 +59,9 @@ def create_app(settings: Settings, pool: asyncpg.Pool) -> FastAPI:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router)
+    # The web console (pulse/api/console.py) from the build in pulse/console/static, when present.
+    app.state.console_dir = CONSOLE_DIR
+    app.include_router(console.router)
     return app
 
 

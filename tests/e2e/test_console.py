@@ -1,0 +1,168 @@
+"""The web console end to end in headless chromium against a real `pulse up`: sign in as the demo
+tenant admin through the built-in login page, see the simulated fleet on the dashboard, watch an
+alert (from a rule created over the API) arrive in the inbox without a reload, acknowledge it and see
+ACKNOWLEDGED in its timeline; then an operator sees the tenants. Every page visited is screenshotted
+(into $PULSE_SCREENSHOTS, else the test's temp dir) and checked with axe-core."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from pulse.console import STATIC_DIR
+from pulse.embedded import free_port
+from tests.e2e.console_browser import AXE, access_token, check_page, chromium_path, launch, sign_in
+from tests.e2e.test_up import _start, _stop, _wait_ready
+
+pytestmark = pytest.mark.slow
+
+# The simulated devices report temperature_c around 22, every few seconds.
+RULE = {
+    "name": "console e2e warm",
+    "metric_name": "temperature_c",
+    "operator": "GT",
+    "threshold": 15,
+    "severity": 4,
+}
+
+
+def demo_credentials(data_dir: Path) -> dict[str, str]:
+    """user name → password, from the file `pulse up` writes on its first start."""
+    lines = (data_dir / "demo-credentials.txt").read_text().splitlines()
+    return {
+        fields[0]: fields[1]
+        for fields in (line.split() for line in lines)
+        if len(fields) >= 2 and not fields[0].startswith("#")
+    }
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    if not (STATIC_DIR / "index.html").is_file():
+        pytest.fail(f"the console is not built ({STATIC_DIR}); run `make console`")
+    if not AXE.is_file():
+        pytest.fail("web/node_modules is missing (axe-core); run `make console`")
+    data_dir = tmp_path_factory.mktemp("console") / "pulse-data"
+    port = free_port()
+    proc = _start(data_dir, port)
+    try:
+        _wait_ready(proc, f"http://127.0.0.1:{port}/readyz")
+        yield f"http://127.0.0.1:{port}", data_dir
+    finally:
+        if proc.poll() is None:
+            _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    configured = os.environ.get("PULSE_SCREENSHOTS")
+    return Path(configured) if configured else tmp_path_factory.mktemp("screenshots")
+
+
+def see_dashboard(page: Page, screenshots: Path) -> None:
+    expect(page.get_by_role("heading", name="Fleet overview")).to_be_visible()
+    counts = page.get_by_label("Fleet status counts")
+    # all 25 simulated devices, counted by the API
+    expect(counts).to_contain_text(re.compile(r"Devices\s*25"), timeout=60_000)
+    expect(page.get_by_role("status").filter(has_text="Live")).to_be_visible(timeout=15_000)
+    expect(page.get_by_label("Recently active devices").get_by_role("listitem").first).to_be_visible()
+    expect(page.get_by_role("img", name=re.compile("Device status"))).to_be_visible()
+    check_page(page, "dashboard", screenshots)
+
+
+def see_devices(page: Page, screenshots: Path) -> None:
+    page.get_by_role("navigation").get_by_role("link", name="Devices").click()
+    expect(page.get_by_role("heading", name="Devices")).to_be_visible()
+    expect(page.get_by_text("25 devices")).to_be_visible(timeout=30_000)
+    page.get_by_label("Search").fill("no-such-device-anywhere")
+    expect(page.get_by_text("No device matches")).to_be_visible(timeout=15_000)
+    page.get_by_label("Search").fill("")
+    expect(page.get_by_text("25 devices")).to_be_visible(timeout=15_000)
+    check_page(page, "devices", screenshots)
+
+
+def alert_arrives_live_and_is_acknowledged(page: Page, base: str, screenshots: Path) -> None:
+    page.get_by_role("navigation").get_by_role("link", name="Alerts").click()
+    expect(page.get_by_role("heading", name="Alerts")).to_be_visible()
+    expect(page.get_by_text("No open alerts")).to_be_visible(timeout=15_000)
+    check_page(page, "alerts-empty", screenshots)
+    page.evaluate("() => { window.__sameDocument = true; }")  # gone if anything reloads the page
+
+    headers = {"Authorization": f"Bearer {access_token(page)}"}
+    created = httpx.post(f"{base}/customer/alert-rules", json=RULE, headers=headers, timeout=10)
+    assert created.status_code == 201, created.text
+
+    table = page.get_by_role("table", name="Open alerts")
+    expect(table).to_be_visible(timeout=90_000)
+    assert page.evaluate("() => window.__sameDocument === true"), (
+        "the inbox reloaded instead of updating live"
+    )
+    check_page(page, "alerts-open", screenshots)
+
+    first = table.get_by_role("row").nth(1)
+    first.get_by_role("button").click()  # the summary opens the detail
+    drawer = page.get_by_role("dialog")
+    expect(drawer.get_by_role("region", name="Timeline")).to_contain_text("OPENED")
+    drawer.get_by_role("button", name="Acknowledge", exact=True).click()
+    expect(drawer.get_by_role("region", name="Timeline")).to_contain_text("ACKNOWLEDGED", timeout=15_000)
+    expect(drawer).to_contain_text("Acknowledged by")
+    check_page(page, "alert-detail", screenshots)
+    page.keyboard.press("Escape")
+    page.get_by_role("tab", name="Acknowledged").click()
+    expect(page.get_by_role("table", name="Acknowledged alerts")).to_be_visible(timeout=15_000)
+    check_page(page, "alerts-acknowledged", screenshots)
+
+
+def sign_out(page: Page) -> None:
+    page.get_by_role("button", name=re.compile("Account menu")).click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Pulse console")).to_be_visible(timeout=15_000)
+
+
+def operator_sees_tenants(page: Page, screenshots: Path) -> None:
+    expect(page.get_by_role("heading", name="Tenants")).to_be_visible(timeout=15_000)
+    expect(page.get_by_role("table", name="Tenants")).to_contain_text("demo", timeout=15_000)
+    # operators get operator navigation only
+    expect(page.get_by_role("link", name="Dashboard")).to_have_count(0)
+    check_page(page, "operator-tenants", screenshots)
+
+
+def test_console_sign_in_live_alert_acknowledge_and_operator(stack, screenshots: Path) -> None:
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+    base, data_dir = stack
+    credentials = demo_credentials(data_dir)
+    csp_violations: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch(playwright, executable)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/Berlin")
+            page.on(
+                "console",
+                lambda m: csp_violations.append(m.text) if "Content Security Policy" in m.text else None,
+            )
+            page.goto(f"{base}/")
+            expect(page.get_by_role("heading", name="Pulse console")).to_be_visible()
+            check_page(page, "sign-in", screenshots)
+
+            sign_in(page, base, "demo-admin", credentials["demo-admin"])
+            assert page.url.endswith("/app/dashboard")
+            expect(page.get_by_text("Times in Europe/Berlin")).to_be_visible()
+            see_dashboard(page, screenshots)
+            see_devices(page, screenshots)
+            alert_arrives_live_and_is_acknowledged(page, base, screenshots)
+            sign_out(page)
+
+            sign_in(page, base, "operator", credentials["operator"])
+            assert page.url.endswith("/app/operator/tenants")
+            operator_sees_tenants(page, screenshots)
+        finally:
+            browser.close()
+    assert not csp_violations, csp_violations

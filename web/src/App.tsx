@@ -1,0 +1,81 @@
+import { Navigate, Route, Routes } from "react-router-dom";
+import { useSession } from "./auth/AuthProvider";
+import { CallbackPage } from "./auth/CallbackPage";
+import { SignInPage } from "./auth/SignInPage";
+import { Loading } from "./components/States";
+import { AlertsPage } from "./pages/AlertsPage";
+import { DashboardPage } from "./pages/DashboardPage";
+import { DevicesPage } from "./pages/DevicesPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { TenantsPage } from "./pages/TenantsPage";
+import { HomeRedirect, RequireAccess } from "./shell/guards";
+import { Shell } from "./shell/Shell";
+import type { Access } from "./auth/roles";
+
+const tenantUser = (access: Access) => access.isTenantUser;
+const operator = (access: Access) => access.isOperator;
+
+export function App() {
+  const { state } = useSession();
+  return (
+    <Routes>
+      <Route path="/callback" element={<CallbackPage />} />
+      <Route
+        path="*"
+        element={
+          state === "loading" ? (
+            <Loading label="Checking your session…" />
+          ) : state === "signed-in" ? (
+            <SignedInRoutes />
+          ) : (
+            <SignInPage expired={state === "expired"} />
+          )
+        }
+      />
+    </Routes>
+  );
+}
+
+function SignedInRoutes() {
+  return (
+    <Routes>
+      <Route element={<Shell />}>
+        <Route index element={<HomeRedirect />} />
+        <Route
+          path="dashboard"
+          element={
+            <RequireAccess allowed={tenantUser} what="the tenant dashboard">
+              <DashboardPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="alerts"
+          element={
+            <RequireAccess allowed={tenantUser} what="the alerts of a tenant">
+              <AlertsPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="devices"
+          element={
+            <RequireAccess allowed={tenantUser} what="the devices of a tenant">
+              <DevicesPage />
+            </RequireAccess>
+          }
+        />
+        <Route path="operator" element={<Navigate to="/operator/tenants" replace />} />
+        <Route
+          path="operator/tenants"
+          element={
+            <RequireAccess allowed={operator} what="the operator pages">
+              <TenantsPage />
+            </RequireAccess>
+          }
+        />
+        <Route path="*" element={<NotFoundPage />} />
+      </Route>
+    </Routes>
+  );
+}
