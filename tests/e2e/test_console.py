@@ -166,3 +166,58 @@ def test_console_sign_in_live_alert_acknowledge_and_operator(stack, screenshots:
         finally:
             browser.close()
     assert not csp_violations, csp_violations
+
+
+def test_console_oncall_override_and_escalation(stack, screenshots: Path) -> None:
+    """The demo schedule's current responder and 14-day timeline; a tenant admin covers the next hour
+    with an override and sees it take over; the default escalation policy with its levels."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+    base, data_dir = stack
+    credentials = demo_credentials(data_dir)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, executable)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="America/New_York")
+            sign_in(page, base, "demo-admin", credentials["demo-admin"])
+            page.get_by_role("navigation").get_by_role("link", name="On-call").click()
+            expect(page.get_by_role("heading", name="On-call", exact=True)).to_be_visible()
+            expect(page.get_by_role("heading", name=re.compile("Plant on-call"))).to_be_visible(
+                timeout=15_000
+            )
+            now = page.get_by_role("region", name="On call now")
+            expect(now).to_contain_text(re.compile(r"demo-(engineer|viewer)"), timeout=15_000)
+            expect(page.get_by_text("Times in America/New_York (yours)")).to_be_visible()
+            expect(page.get_by_text("Europe/London").first).to_be_visible()
+            bars = page.get_by_role("img", name=re.compile(r"on call \("))
+            expect(bars.first).to_be_visible(timeout=15_000)
+            expect(page.get_by_role("table", name="Layers")).to_contain_text("demo-engineer")
+            check_page(page, "oncall", screenshots)
+
+            headers = {"Authorization": f"Bearer {access_token(page)}"}
+            users = httpx.get(f"{base}/customer/users?search=demo-admin", headers=headers, timeout=10)
+            assert users.status_code == 200, users.text
+            admin = next(u for u in users.json()["users"] if u["username"] == "demo-admin")
+            form = page.get_by_role("form", name="Add an override")
+            form.get_by_label("Who covers").select_option(value=admin["user_id"])
+            form.get_by_label("Reason").fill("console e2e cover")
+            form.get_by_role("button", name="Add override").click()
+
+            overrides = page.get_by_role("table", name="Overrides")
+            expect(overrides).to_contain_text("console e2e cover", timeout=15_000)
+            expect(overrides).to_contain_text("demo-admin")
+            expect(
+                page.get_by_role("img", name=re.compile(r"^demo-admin on call \(override\)"))
+            ).to_be_visible(timeout=15_000)
+            expect(now).to_contain_text("demo-admin", timeout=15_000)
+            expect(now).to_contain_text("Override")
+            check_page(page, "oncall-override", screenshots)
+
+            page.get_by_role("navigation").get_by_role("link", name="Escalation").click()
+            expect(page.get_by_role("heading", name="Escalation policies")).to_be_visible()
+            expect(page.get_by_role("heading", name="Default", exact=True)).to_be_visible(timeout=15_000)
+            expect(page.get_by_role("table", name="Levels of Default")).to_be_visible()
+            check_page(page, "escalation", screenshots)
+        finally:
+            browser.close()

@@ -6,7 +6,9 @@ import { Loading } from "./components/States";
 import { AlertsPage } from "./pages/AlertsPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { DevicesPage } from "./pages/DevicesPage";
+import { EscalationPage } from "./pages/EscalationPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { OnCallPage } from "./pages/OnCallPage";
 import { TenantsPage } from "./pages/TenantsPage";
 import { HomeRedirect, RequireAccess } from "./shell/guards";
 import { Shell } from "./shell/Shell";
@@ -62,6 +64,22 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the devices of a tenant">
               <DevicesPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="oncall"
+          element={
+            <RequireAccess allowed={tenantUser} what="the on-call schedules of a tenant">
+              <OnCallPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="escalation"
+          element={
+            <RequireAccess allowed={tenantUser} what="the escalation policies of a tenant">
+              <EscalationPage />
             </RequireAccess>
           }
         />
