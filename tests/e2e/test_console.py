@@ -219,5 +219,19 @@ def test_console_oncall_override_and_escalation(stack, screenshots: Path) -> Non
             expect(page.get_by_role("heading", name="Default", exact=True)).to_be_visible(timeout=15_000)
             expect(page.get_by_role("table", name="Levels of Default")).to_be_visible()
             check_page(page, "escalation", screenshots)
+
+            page.get_by_role("button", name="New policy").click()
+            editor = page.get_by_role("region", name="New escalation policy")
+            editor.get_by_label("Name").fill("console e2e policy")
+            editor.get_by_label("Add a target to level 1").select_option(
+                label="On-call schedule: Plant on-call"
+            )
+            expect(editor.get_by_role("list", name="Targets of level 1")).to_contain_text("Plant on-call")
+            check_page(page, "escalation-editor", screenshots)
+            editor.get_by_role("button", name="Create policy").click()
+            expect(page.get_by_role("heading", name="console e2e policy")).to_be_visible(timeout=15_000)
+            expect(page.get_by_role("table", name="Levels of console e2e policy")).to_contain_text(
+                "On-call schedule: Plant on-call"
+            )
         finally:
             browser.close()

@@ -209,3 +209,23 @@ export function usePolicies() {
     queryFn: () => api<{ policies: Policy[] }>("/customer/escalation-policies"),
   });
 }
+
+export interface PolicyWrite {
+  name: string;
+  description: string | null;
+  is_default: boolean;
+  repeat_count: number;
+  levels: { delay_minutes: number; targets: { type: Target["type"]; id: number | string }[] }[];
+}
+
+export function useSavePolicy() {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ policyId, body }: { policyId: number | null; body: PolicyWrite }) =>
+      policyId === null
+        ? api<Policy>("/customer/escalation-policies", { method: "POST", body })
+        : api<Policy>(`/customer/escalation-policies/${policyId}`, { method: "PUT", body }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: oncallKeys.policies }),
+  });
+}

@@ -1,9 +1,12 @@
-import { Badge, Card, Group, List, Stack, Table, Text, Title } from "@mantine/core";
+import { useState } from "react";
+import { Badge, Button, Card, Group, List, Stack, Table, Text, Title } from "@mantine/core";
 import { usePolicies, type Level, type Policy, type Target } from "../api/oncall";
 import { Empty, ErrorState, Loading } from "../components/States";
 import { TimeText } from "../components/TimeText";
 import { PageHeader } from "./PageHeader";
 import { describeDelay, targetLabel } from "./oncall/escalation";
+import { PolicyEditor } from "./oncall/PolicyEditor";
+import { useSession } from "../auth/AuthProvider";
 
 function TargetItem({ target }: { target: Target }) {
   return <List.Item>{targetLabel(target)}</List.Item>;
@@ -41,10 +44,22 @@ function LevelsTable({ policy }: { policy: Policy }) {
 
 export function EscalationPage() {
   const policies = usePolicies();
+  const { access } = useSession();
+  // null: nothing open; "new": a new policy; a number: that policy
+  const [editing, setEditing] = useState<number | "new" | null>(null);
   const rows = policies.data?.policies ?? [];
   return (
     <>
-      <PageHeader title="Escalation policies" />
+      <PageHeader title="Escalation policies">
+        {access.canWriteTenant && editing === null && policies.isSuccess && rows.length < 100 && (
+          <Button onClick={() => setEditing("new")}>New policy</Button>
+        )}
+      </PageHeader>
+      {editing === "new" && (
+        <Stack mb="lg">
+          <PolicyEditor policy={null} onDone={() => setEditing(null)} />
+        </Stack>
+      )}
       {policies.isPending ? (
         <Loading label="Loading escalation policies…" />
       ) : policies.isError ? (
@@ -53,7 +68,10 @@ export function EscalationPage() {
         <Empty title="No escalation policies">Alerts notify no one beyond the alert rules' own channels.</Empty>
       ) : (
         <Stack gap="lg">
-          {rows.map((policy) => (
+          {rows.map((policy) =>
+            editing === policy.policy_id ? (
+              <PolicyEditor key={policy.policy_id} policy={policy} onDone={() => setEditing(null)} />
+            ) : (
             <Card key={policy.policy_id} withBorder padding="md" component="section" aria-labelledby={`policy-${policy.policy_id}`}>
               <Group justify="space-between" mb="xs">
                 <Group gap="xs">
@@ -66,9 +84,16 @@ export function EscalationPage() {
                     </Badge>
                   )}
                 </Group>
-                <Text size="sm" c="dimmed">
-                  Updated <TimeText iso={policy.updated_at} />
-                </Text>
+                <Group gap="sm">
+                  <Text size="sm" c="dimmed">
+                    Updated <TimeText iso={policy.updated_at} />
+                  </Text>
+                  {access.canWriteTenant && editing === null && (
+                    <Button size="xs" variant="outline" onClick={() => setEditing(policy.policy_id)} aria-label={`Edit ${policy.name}`}>
+                      Edit
+                    </Button>
+                  )}
+                </Group>
               </Group>
               {policy.description && <Text mb="xs">{policy.description}</Text>}
               <Text size="sm" mb="xs">
@@ -78,7 +103,8 @@ export function EscalationPage() {
               </Text>
               <LevelsTable policy={policy} />
             </Card>
-          ))}
+            ),
+          )}
         </Stack>
       )}
     </>

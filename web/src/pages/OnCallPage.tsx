@@ -167,6 +167,7 @@ export function AddOverrideForm({
   return (
     <form
       aria-label="Add an override"
+      noValidate
       onSubmit={(event) => {
         event.preventDefault();
         setTouched(true);

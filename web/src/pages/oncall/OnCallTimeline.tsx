@@ -33,7 +33,7 @@ export function OnCallTimeline({ timeline, gaps, now = Date.now() }: { timeline:
         <div className={classes.row} aria-hidden>
           <span />
           <div className={classes.axis}>
-            {ticks.map((tick) => (
+            {ticks.filter((tick) => tick.left < 96).map((tick) => (
               <span key={tick.left} className={classes.tickLabel} style={{ left: `${tick.left}%` }}>
                 {dayLabel.format(tick.date)}
               </span>
