@@ -7,6 +7,7 @@ import { AlertsPage } from "./pages/AlertsPage";
 import { DashboardPage } from "./pages/DashboardPage";
 import { DevicesPage } from "./pages/DevicesPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { RulesPage } from "./pages/RulesPage";
 import { TenantsPage } from "./pages/TenantsPage";
 import { HomeRedirect, RequireAccess } from "./shell/guards";
 import { Shell } from "./shell/Shell";
@@ -54,6 +55,14 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the alerts of a tenant">
               <AlertsPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="rules"
+          element={
+            <RequireAccess allowed={tenantUser} what="the alert rules of a tenant">
+              <RulesPage />
             </RequireAccess>
           }
         />

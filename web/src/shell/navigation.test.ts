@@ -8,7 +8,7 @@ const labels = (roles: string[], tenant?: string) =>
 
 describe("navigation by role", () => {
   it("shows tenant users their fleet pages and no operator pages", () => {
-    expect(labels(["customer"], "demo")).toEqual(["Dashboard", "Devices", "Alerts"]);
+    expect(labels(["customer"], "demo")).toEqual(["Dashboard", "Devices", "Alerts", "Alert rules"]);
   });
 
   it("shows operators the operator pages only", () => {
