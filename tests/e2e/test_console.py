@@ -226,5 +226,10 @@ def test_console_alert_rule_editor_and_backtest(stack, screenshots: Path) -> Non
             row.get_by_role("button", name="Open rule console e2e rule editor").click()
             expect(page.get_by_role("dialog").get_by_label("Threshold")).to_have_value("15")
             expect(page.get_by_role("dialog").get_by_role("switch", name="Enabled")).not_to_be_checked()
+            page.get_by_role("dialog").get_by_role("button", name="Delete rule…").click()
+            page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
+            # (other tests in this module may have created rules of their own)
+            expect(row).to_have_count(0, timeout=15_000)
+            check_page(page, "rules-deleted", screenshots)
         finally:
             browser.close()
