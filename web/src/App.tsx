@@ -9,6 +9,7 @@ import { DevicesPage } from "./pages/DevicesPage";
 import { EscalationPage } from "./pages/EscalationPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OnCallPage } from "./pages/OnCallPage";
+import { RulesPage } from "./pages/RulesPage";
 import { TenantsPage } from "./pages/TenantsPage";
 import { HomeRedirect, RequireAccess } from "./shell/guards";
 import { Shell } from "./shell/Shell";
@@ -56,6 +57,14 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the alerts of a tenant">
               <AlertsPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="rules"
+          element={
+            <RequireAccess allowed={tenantUser} what="the alert rules of a tenant">
+              <RulesPage />
             </RequireAccess>
           }
         />

@@ -8,10 +8,14 @@ const labels = (roles: string[], tenant?: string) =>
 
 describe("navigation by role", () => {
   it("shows tenant users their fleet pages and no operator pages", () => {
-    const tenantPages = labels(["customer"], "demo");
-    expect(tenantPages.slice(0, 3)).toEqual(["Dashboard", "Devices", "Alerts"]);
-    expect(tenantPages).toEqual(expect.arrayContaining(["On-call", "Escalation"]));
-    expect(tenantPages).not.toContain("Tenants");
+    expect(labels(["customer"], "demo")).toEqual([
+      "Dashboard",
+      "Devices",
+      "Alerts",
+      "Alert rules",
+      "On-call",
+      "Escalation",
+    ]);
   });
 
   it("shows operators the operator pages only", () => {

@@ -16,6 +16,7 @@ export const NAV_ENTRIES: NavEntry[] = [
   { group: "Overview", label: "Dashboard", path: "/dashboard", allowed: tenantUser },
   { group: "Fleet", label: "Devices", path: "/devices", allowed: tenantUser },
   { group: "Monitoring", label: "Alerts", path: "/alerts", allowed: tenantUser },
+  { group: "Monitoring", label: "Alert rules", path: "/rules", allowed: tenantUser },
   { group: "Monitoring", label: "On-call", path: "/oncall", allowed: tenantUser },
   { group: "Monitoring", label: "Escalation", path: "/escalation", allowed: tenantUser },
   { group: "Operations", label: "Tenants", path: "/operator/tenants", allowed: operator },
