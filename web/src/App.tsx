@@ -5,6 +5,7 @@ import { SignInPage } from "./auth/SignInPage";
 import { Loading } from "./components/States";
 import { AlertsPage } from "./pages/AlertsPage";
 import { DashboardPage } from "./pages/DashboardPage";
+import { DeviceDetailPage } from "./pages/DeviceDetailPage";
 import { DevicesPage } from "./pages/DevicesPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { TenantsPage } from "./pages/TenantsPage";
@@ -62,6 +63,14 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the devices of a tenant">
               <DevicesPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="devices/:deviceId"
+          element={
+            <RequireAccess allowed={tenantUser} what="the devices of a tenant">
+              <DeviceDetailPage />
             </RequireAccess>
           }
         />
