@@ -336,7 +336,7 @@ function CredentialsCard({ deviceId, canWrite }: { deviceId: string; canWrite: b
       {rotate.isError && <ErrorState error={rotate.error} />}
       {revoke.isError && <ErrorState error={revoke.error} />}
       {secret && (
-        <Notice color="blue" title="New token: copy the password now, it is shown only once" mb="sm" role="status">
+        <Notice color="blue.9" variant="outline" title="New token: copy the password now, it is shown only once" mb="sm" role="status">
           <Stack gap={4}>
             <Text size="sm">
               Client id: <Code>{secret.client_id}</Code>
@@ -347,7 +347,7 @@ function CredentialsCard({ deviceId, canWrite }: { deviceId: string; canWrite: b
               </Text>
               <CopyButton value={secret.password}>
                 {({ copied, copy }) => (
-                  <Button size="compact-xs" variant="light" onClick={copy}>
+                  <Button size="compact-xs" variant="outline" color="blue.9" onClick={copy}>
                     {copied ? "Copied" : "Copy password"}
                   </Button>
                 )}
@@ -358,7 +358,7 @@ function CredentialsCard({ deviceId, canWrite }: { deviceId: string; canWrite: b
                 Broker: <Code>{secret.broker_url}</Code>
               </Text>
             )}
-            <Button size="compact-xs" variant="subtle" onClick={() => rotate.reset()} w="fit-content">
+            <Button size="compact-xs" variant="default" onClick={() => rotate.reset()} w="fit-content">
               I have stored it — hide
             </Button>
           </Stack>
@@ -415,7 +415,12 @@ function CredentialsCard({ deviceId, canWrite }: { deviceId: string; canWrite: b
           </Table.Tbody>
         </Table>
       )}
-      <Modal opened={confirmRotate} onClose={() => setConfirmRotate(false)} title="Rotate API tokens?">
+      <Modal
+        opened={confirmRotate}
+        onClose={() => setConfirmRotate(false)}
+        title="Rotate API tokens?"
+        closeButtonProps={{ "aria-label": "Close" }}
+      >
         <Text size="sm" mb="md">
           Every active token of {deviceId} stops working and its connection is dropped. A new token is created and its
           password is shown once.
@@ -494,7 +499,13 @@ export function DeviceDetailPage() {
         <AlertsCard deviceId={deviceId} />
         <CredentialsCard deviceId={deviceId} canWrite={access.canWriteTenant} />
       </Stack>
-      <Modal opened={editing} onClose={() => setEditing(false)} title={`Edit ${record.device_id}`} size="lg">
+      <Modal
+        opened={editing}
+        onClose={() => setEditing(false)}
+        title={`Edit ${record.device_id}`}
+        size="lg"
+        closeButtonProps={{ "aria-label": "Close" }}
+      >
         {editing && <EditDevice device={record} onClose={() => setEditing(false)} />}
       </Modal>
     </>

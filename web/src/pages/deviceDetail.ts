@@ -54,11 +54,11 @@ export function formatValue(value: unknown): string {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** Fields a tenant admin edits here (DeviceUpdate in the OpenAPI). */
+/** Fields a tenant admin edits here (DeviceUpdate in the OpenAPI). No separate `model`: the API stores
+ * the name as the model, so both in one form would overwrite each other. */
 export const EDITABLE_FIELDS = [
   { key: "name", label: "Name" },
   { key: "device_type", label: "Type" },
-  { key: "model", label: "Model" },
   { key: "manufacturer", label: "Manufacturer" },
   { key: "serial_number", label: "Serial number" },
   { key: "fw_version", label: "Firmware version" },
