@@ -302,3 +302,62 @@ def test_console_alert_rule_editor_and_backtest(stack, screenshots: Path) -> Non
             check_page(page, "rules-deleted", screenshots)
         finally:
             browser.close()
+
+
+def test_device_detail_charts_latest_values_and_range(stack, screenshots: Path) -> None:
+    """From the devices list into a simulated environment sensor: its header, a chart of its
+    temperature from the columnar chart API, the latest temperature, then the 6h range."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+    base, data_dir = stack
+    credentials = demo_credentials(data_dir)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, executable)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/London")
+            sign_in(page, base, "demo-admin", credentials["demo-admin"])
+            page.get_by_role("navigation").get_by_role("link", name="Devices").click()
+            expect(page.get_by_text("25 devices")).to_be_visible(timeout=30_000)
+            page.get_by_label("Search").fill("sim-site-1-dev-001")
+            link = page.get_by_role("link", name=re.compile(r"^sim-site-1-dev-001"))
+            expect(link).to_have_count(1, timeout=15_000)
+            link.click()
+            assert "/app/devices/sim-site-1-dev-001" in page.url
+
+            summary = page.get_by_role("region", name="Device summary")
+            expect(summary).to_contain_text("sim-site-1")
+            latest = page.get_by_role("table", name="Latest values")
+            expect(latest.get_by_role("row", name=re.compile(r"temperature_c\s+-?\d"))).to_be_visible(
+                timeout=60_000
+            )
+            expect(page.get_by_role("textbox", name="Metric")).to_have_value("temperature_c", timeout=60_000)
+            chart = page.get_by_role("img", name=re.compile(r"^temperature_c over the last 24h"))
+            expect(chart.locator("canvas").first).to_be_visible()
+            expect(page.get_by_role("button", name="Edit")).to_be_visible()  # tenant admin
+            expect(page.get_by_role("region", name="API tokens")).to_be_visible()
+            check_page(page, "device-detail-24h", screenshots)
+
+            page.get_by_role("radiogroup", name="Range").get_by_text("6h", exact=True).click()
+            expect(
+                page.get_by_role("img", name=re.compile(r"^temperature_c over the last 6h"))
+            ).to_be_visible(timeout=15_000)
+            expect(page.get_by_text(re.compile(r"temperature_c · last 6h"))).to_be_visible()
+            check_page(page, "device-detail-6h", screenshots)
+
+            page.get_by_role("button", name="Edit").click()
+            dialog = page.get_by_role("dialog")
+            expect(dialog.get_by_role("textbox", name="Name")).to_have_value("sim-site-1-dev-001")
+            check_page(page, "device-edit", screenshots)
+            dialog.get_by_role("button", name="Cancel").click()
+            expect(dialog).to_have_count(0)
+
+            tokens = page.get_by_role("region", name="API tokens")
+            tokens.get_by_role("button", name="Rotate").click()
+            page.get_by_role("dialog").get_by_role("button", name="Rotate tokens").click()
+            expect(tokens.get_by_text("it is shown only once")).to_be_visible(timeout=15_000)
+            expect(tokens.get_by_role("button", name="Copy password")).to_be_visible()
+            expect(tokens.get_by_role("table", name="Active API tokens").get_by_role("row")).to_have_count(2)
+            check_page(page, "device-token-rotated", screenshots)
+        finally:
+            browser.close()

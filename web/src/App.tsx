@@ -5,6 +5,7 @@ import { SignInPage } from "./auth/SignInPage";
 import { Loading } from "./components/States";
 import { AlertsPage } from "./pages/AlertsPage";
 import { DashboardPage } from "./pages/DashboardPage";
+import { DeviceDetailPage } from "./pages/DeviceDetailPage";
 import { DevicesPage } from "./pages/DevicesPage";
 import { EscalationPage } from "./pages/EscalationPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
@@ -89,6 +90,14 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the escalation policies of a tenant">
               <EscalationPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="devices/:deviceId"
+          element={
+            <RequireAccess allowed={tenantUser} what="the devices of a tenant">
+              <DeviceDetailPage />
             </RequireAccess>
           }
         />

@@ -9,6 +9,11 @@ import type {
   AlertList,
   AlertStatus,
   Device,
+  DeviceChart,
+  DeviceDetail,
+  DeviceTokenList,
+  LatestTelemetry,
+  NewDeviceToken,
   DeviceList,
   DeviceStatus,
   FleetSummary,
@@ -24,6 +29,13 @@ export const keys = {
   devices: ["devices"] as const,
   deviceList: (filter: DeviceFilter) => ["devices", filter] as const,
   liveTelemetry: (deviceId: string) => ["live-telemetry", deviceId] as const,
+  // not under "devices": the live feed maps every ["devices", …] entry as a list
+  device: (deviceId: string) => ["device", deviceId] as const,
+  deviceChart: (deviceId: string, hours: number, metrics: string) =>
+    ["device", deviceId, "chart", hours, metrics] as const,
+  deviceLatest: (deviceId: string) => ["device", deviceId, "latest"] as const,
+  deviceTokens: (deviceId: string) => ["device", deviceId, "tokens"] as const,
+  deviceAlerts: (deviceId: string) => ["alerts", "device", deviceId] as const,
   tenants: ["tenants"] as const,
 };
 
@@ -111,5 +123,99 @@ export function useTenants() {
     queryKey: keys.tenants,
     queryFn: () => api<TenantList>("/operator/tenants?status=ALL&limit=500"),
     refetchInterval: 30_000, // operators have no live feed (the WebSocket is per tenant)
+  });
+}
+
+const enc = encodeURIComponent;
+
+export function useDevice(deviceId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.device(deviceId),
+    queryFn: () => api<DeviceDetail>(`/api/v2/devices/${enc(deviceId)}`),
+  });
+}
+
+/** `metrics` empty: every metric the device has rollups for (the API's default); named metrics are
+ * also read from the raw tail, so a device that only just started reporting charts at once. */
+export function useDeviceChart(deviceId: string, hours: number, metrics: string[] = [], enabled = true) {
+  const api = useApi();
+  const named = metrics.join(",");
+  return useQuery({
+    queryKey: keys.deviceChart(deviceId, hours, named),
+    queryFn: () =>
+      api<DeviceChart>(
+        `/api/v2/devices/${enc(deviceId)}/chart?hours=${hours}${named ? `&metrics=${enc(named)}` : ""}`,
+      ),
+    refetchInterval: 30_000, // rollups grow by the minute
+    placeholderData: (previous) => previous,
+    enabled,
+  });
+}
+
+export function useLatestTelemetry(deviceId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.deviceLatest(deviceId),
+    queryFn: () => api<LatestTelemetry>(`/api/v2/devices/${enc(deviceId)}/telemetry/latest`),
+  });
+}
+
+/** The last telemetry message the live feed wrote for this device (live/applyLiveMessage.ts). */
+export function useLiveTelemetry(deviceId: string) {
+  return useQuery<{ timestamp?: string | null; metrics?: Record<string, unknown> } | null>({
+    queryKey: keys.liveTelemetry(deviceId),
+    queryFn: () => null,
+    enabled: false,
+    staleTime: Infinity,
+  });
+}
+
+export function useDeviceAlerts(deviceId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.deviceAlerts(deviceId),
+    queryFn: () => api<AlertList>(`/customer/alerts?status=ALL&device_id=${enc(deviceId)}&limit=50`),
+  });
+}
+
+export function useDeviceTokens(deviceId: string) {
+  const api = useApi();
+  return useQuery({
+    queryKey: keys.deviceTokens(deviceId),
+    queryFn: () => api<DeviceTokenList>(`/customer/devices/${enc(deviceId)}/tokens`),
+  });
+}
+
+export function useUpdateDevice(deviceId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (changes: Record<string, unknown>) =>
+      api<DeviceDetail>(`/customer/devices/${enc(deviceId)}`, { method: "PATCH", body: changes }),
+    onSuccess: (detail) => {
+      queryClient.setQueryData(keys.device(deviceId), detail);
+      void queryClient.invalidateQueries({ queryKey: keys.devices });
+    },
+  });
+}
+
+export function useRotateTokens(deviceId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: () =>
+      api<NewDeviceToken>(`/customer/devices/${enc(deviceId)}/tokens/rotate`, { method: "POST", body: {} }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: keys.deviceTokens(deviceId) }),
+  });
+}
+
+export function useRevokeToken(deviceId: string) {
+  const api = useApi();
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (tokenId: string) =>
+      api<void>(`/customer/devices/${enc(deviceId)}/tokens/${enc(tokenId)}`, { method: "DELETE" }),
+    onSettled: () => void queryClient.invalidateQueries({ queryKey: keys.deviceTokens(deviceId) }),
   });
 }

@@ -105,3 +105,79 @@ export interface TenantList {
   limit: number;
   offset: number;
 }
+
+/** GET /api/v2/devices/{id} and /customer/devices/{id}: the full registry record. */
+export interface DeviceRecord extends Device {
+  last_heartbeat_at: string | null;
+  latitude: number | null;
+  longitude: number | null;
+  address: string | null;
+  location_source: string | null;
+  mac_address: string | null;
+  imei: string | null;
+  iccid: string | null;
+  serial_number: string | null;
+  manufacturer: string | null;
+  hw_revision: string | null;
+  fw_version: string | null;
+  notes: string | null;
+  metadata: Record<string, unknown>;
+  provisioned: boolean;
+  decommissioned_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeviceDetail {
+  tenant_id: string;
+  device: DeviceRecord;
+}
+
+export interface ChartColumns {
+  avg: (number | null)[];
+  min: (number | null)[];
+  max: (number | null)[];
+}
+
+/** GET /api/v2/devices/{id}/chart: columnar rollups, one column per metric. */
+export interface DeviceChart {
+  device_id: string;
+  bucket_seconds: number;
+  start: string;
+  end: string;
+  timestamps: number[];
+  series: Record<string, ChartColumns>;
+}
+
+export interface RawPoint {
+  time: string;
+  msg_type: string;
+  seq: number | null;
+  metrics: Record<string, unknown>;
+}
+
+export interface LatestTelemetry {
+  device_id: string;
+  telemetry: RawPoint[];
+  count: number;
+}
+
+export interface DeviceToken {
+  id: string;
+  client_id: string;
+  label: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface DeviceTokenList {
+  device_id: string;
+  tokens: DeviceToken[];
+  total: number;
+}
+
+export interface NewDeviceToken {
+  client_id: string;
+  password: string;
+  broker_url: string | null;
+}

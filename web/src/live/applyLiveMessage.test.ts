@@ -34,6 +34,19 @@ describe("live messages into the query cache", () => {
     expect(client.getQueryState(keys.fleetSummary)?.isInvalidated).toBe(true);
   });
 
+  it("updates an open device detail in place, without mapping it as a list", () => {
+    const client = new QueryClient();
+    client.setQueryData(keys.deviceList({ q: "", status: "" }), [device("b", "ONLINE")]);
+    client.setQueryData(keys.device("b"), { tenant_id: "demo", device: device("b", "ONLINE") });
+    applyLiveMessage(client, {
+      type: "device_state",
+      devices: [{ device_id: "b", site_id: "site", status: "OFFLINE", last_seen_at: "2026-01-01T00:05:00Z", last_state_change_at: "2026-01-01T00:06:00Z" }],
+    });
+    const detail = client.getQueryData<{ device: Device }>(keys.device("b"))!;
+    expect(detail.device.status).toBe("OFFLINE");
+    expect(detail.device.last_state_change_at).toBe("2026-01-01T00:06:00Z");
+  });
+
   it("keeps the latest telemetry per device", () => {
     const client = new QueryClient();
     client.setQueryData(keys.deviceList({ q: "", status: "" }), [device("a", "ONLINE")]);

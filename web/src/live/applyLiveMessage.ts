@@ -1,6 +1,6 @@
 import type { QueryClient } from "@tanstack/react-query";
 import { keys } from "../api/queries";
-import type { Alert, Device } from "../api/types";
+import type { Alert, Device, DeviceDetail } from "../api/types";
 import type { LiveMessage } from "./LiveConnection";
 
 interface DeviceStateChange {
@@ -47,6 +47,21 @@ function applyDeviceStates(queryClient: QueryClient, changes: DeviceStateChange[
       };
     });
   });
+  for (const change of changes) {
+    queryClient.setQueryData<DeviceDetail>(keys.device(change.device_id), (detail) =>
+      detail
+        ? {
+            ...detail,
+            device: {
+              ...detail.device,
+              status: change.status,
+              last_seen_at: change.last_seen_at,
+              last_state_change_at: change.last_state_change_at,
+            },
+          }
+        : detail,
+    );
+  }
   if (statusChanged) {
     // status filters and counts depend on it: fetch them again
     void queryClient.invalidateQueries({ queryKey: keys.devices });

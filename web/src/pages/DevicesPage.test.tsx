@@ -1,5 +1,6 @@
 import { render, screen } from "@testing-library/react";
 import { MantineProvider } from "@mantine/core";
+import { MemoryRouter } from "react-router-dom";
 import type { Device } from "../api/types";
 import { VirtualDeviceTable } from "./DevicesPage";
 
@@ -27,7 +28,9 @@ describe("device table", () => {
     vi.spyOn(HTMLElement.prototype, "clientWidth", "get").mockReturnValue(1000);
     render(
       <MantineProvider>
-        <VirtualDeviceTable devices={fleet} />
+        <MemoryRouter>
+          <VirtualDeviceTable devices={fleet} />
+        </MemoryRouter>
       </MantineProvider>,
     );
     const table = screen.getByRole("table", { name: "Devices" });
@@ -35,7 +38,7 @@ describe("device table", () => {
     const rows = screen.getAllByRole("row");
     expect(rows.length).toBeGreaterThan(1);
     expect(rows.length).toBeLessThan(60);
-    expect(screen.getByText("dev-00000")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "dev-00000" })).toHaveAttribute("href", "/devices/dev-00000");
     expect(screen.queryByText("dev-09999")).toBeNull();
     vi.restoreAllMocks();
   });

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "react";
-import { Box, Group, SegmentedControl, Text, TextInput } from "@mantine/core";
+import { Anchor, Box, Group, SegmentedControl, Text, TextInput } from "@mantine/core";
+import { Link } from "react-router-dom";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useDevices, type DeviceFilter } from "../api/queries";
@@ -53,9 +54,15 @@ export function VirtualDeviceTable({ devices }: { devices: Device[] }) {
                 style={{ position: "absolute", top: 0, left: 0, right: 0, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
               >
                 <div role="cell" className={classes.cell}>
-                  <Text size="sm" fw={500} truncate>
+                  <Anchor
+                    component={Link}
+                    to={`/devices/${encodeURIComponent(device.device_id)}`}
+                    size="sm"
+                    fw={500}
+                    className={classes.link}
+                  >
                     {device.device_id}
-                  </Text>
+                  </Anchor>
                 </div>
                 <div role="cell" className={classes.cell}>
                   {device.site_id}
