@@ -299,6 +299,7 @@ def test_console_alert_rule_editor_and_backtest(stack, screenshots: Path) -> Non
             page.get_by_role("dialog").get_by_role("button", name="Delete", exact=True).click()
             # (other tests in this module may have created rules of their own)
             expect(row).to_have_count(0, timeout=15_000)
+            expect(page.get_by_role("dialog")).to_have_count(0)  # axe on a fading drawer sees low contrast
             check_page(page, "rules-deleted", screenshots)
         finally:
             browser.close()
