@@ -8,6 +8,7 @@ import { DashboardPage } from "./pages/DashboardPage";
 import { DeviceDetailPage } from "./pages/DeviceDetailPage";
 import { DevicesPage } from "./pages/DevicesPage";
 import { EscalationPage } from "./pages/EscalationPage";
+import { MaintenancePage } from "./pages/MaintenancePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { OnCallPage } from "./pages/OnCallPage";
 import { RulesPage } from "./pages/RulesPage";
@@ -90,6 +91,14 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the escalation policies of a tenant">
               <EscalationPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="maintenance"
+          element={
+            <RequireAccess allowed={tenantUser} what="the maintenance windows of a tenant">
+              <MaintenancePage />
             </RequireAccess>
           }
         />

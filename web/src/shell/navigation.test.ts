@@ -15,6 +15,7 @@ describe("navigation by role", () => {
       "Alert rules",
       "On-call",
       "Escalation",
+      "Maintenance",
     ]);
   });
 

@@ -19,6 +19,7 @@ export const NAV_ENTRIES: NavEntry[] = [
   { group: "Monitoring", label: "Alert rules", path: "/rules", allowed: tenantUser },
   { group: "Monitoring", label: "On-call", path: "/oncall", allowed: tenantUser },
   { group: "Monitoring", label: "Escalation", path: "/escalation", allowed: tenantUser },
+  { group: "Monitoring", label: "Maintenance", path: "/maintenance", allowed: tenantUser },
   { group: "Operations", label: "Tenants", path: "/operator/tenants", allowed: operator },
 ];
 
