@@ -15,6 +15,8 @@ describe("navigation by role", () => {
       "Alert rules",
       "On-call",
       "Escalation",
+      "Notifications",
+      "Deliveries",
     ]);
   });
 
