@@ -34,7 +34,14 @@ export function JobStatusBadge({ status }: { status: string }) {
 function AttemptsDrawer({ job, onClose }: { job: DeliveryJob | null; onClose: () => void }) {
   const attempts = useJobAttempts(job?.job_id ?? null);
   return (
-    <Drawer opened={job !== null} onClose={onClose} position="right" size="lg" title={job ? `Attempts of job ${job.job_id}` : ""}>
+    <Drawer
+      opened={job !== null}
+      onClose={onClose}
+      position="right"
+      size="lg"
+      title={job ? `Attempts of job ${job.job_id}` : ""}
+      closeButtonProps={{ "aria-label": "Close attempts" }}
+    >
       {job &&
         (attempts.isPending ? (
           <Loading label="Loading attempts…" />
