@@ -253,5 +253,7 @@ export function jobTarget(job: DeliveryJob, channels: Map<number, string>): stri
   }
   if (job.integration_id) return `Integration ${job.integration_id.slice(0, 8)}`;
   if (job.route_id) return `Route ${job.route_id.slice(0, 8)}`;
+  // the escalation worker queues a responder's own message (e-mail …) with no channel or integration
+  if (job.event === "ESCALATED") return "Responder (escalation)";
   return "—";
 }

@@ -25,7 +25,7 @@ const JOB_COLOR: Record<string, string> = {
 
 export function JobStatusBadge({ status }: { status: string }) {
   return (
-    <Badge color={JOB_COLOR[status] ?? "gray.7"} variant="filled" autoContrast>
+    <Badge color={JOB_COLOR[status] ?? "gray.7"} variant="filled" autoContrast miw="max-content">
       {status}
     </Badge>
   );

@@ -53,6 +53,7 @@ describe("delivery job target", () => {
     expect(
       jobTarget({ ...job, channel_id: null, integration_id: "0b7c1d2e-0000-0000-0000-000000000000" }, new Map()),
     ).toBe("Integration 0b7c1d2e");
+    expect(jobTarget({ ...job, channel_id: null, event: "ESCALATED" }, new Map())).toBe("Responder (escalation)");
   });
 });
 
