@@ -413,3 +413,86 @@ def test_maintenance_window_create_active_delete(stack, screenshots: Path) -> No
             )
         finally:
             browser.close()
+
+
+def test_console_notification_channel_test_send_and_deliveries(stack, screenshots: Path) -> None:
+    """A tenant admin adds a webhook channel: a loopback target is refused at save time with the API's
+    detail shown; an unresolvable one is saved, its test send answers (a failure, shown as the API
+    gives it); then the delivery log lists the tenant's jobs and one job's attempts."""
+    executable = chromium_path()
+    if executable is None:
+        pytest.fail("Debian's chromium is needed (apt-get install chromium); .ci/run installs it")
+    base, data_dir = stack
+    credentials = demo_credentials(data_dir)
+    with sync_playwright() as playwright:
+        browser = launch(playwright, executable)
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900}, timezone_id="Europe/Berlin")
+            page.on("dialog", lambda dialog: dialog.accept())  # the delete confirmations
+            sign_in(page, base, "demo-admin", credentials["demo-admin"])
+            page.get_by_role("navigation").get_by_role("link", name="Notifications").click()
+            expect(page.get_by_role("heading", name="Notifications", exact=True)).to_be_visible()
+            expect(page.get_by_role("heading", name="Routing rules")).to_be_visible()
+            check_page(page, "notifications", screenshots)
+
+            page.get_by_role("button", name="New channel").click()
+            form = page.get_by_role("form", name="New channel")
+            form.get_by_label("Name").fill("console e2e hook")
+            form.get_by_label("URL").fill("http://127.0.0.1:9/hook")
+            form.get_by_label("Signing secret (optional)").fill("e2e-signing-secret")
+            form.get_by_role("button", name="Save channel").click()
+            channels = page.get_by_role("table", name="Notification channels")
+            row = channels.get_by_role("row").filter(has_text="console e2e hook")
+            refusal = form.get_by_role("alert")
+            expect(row.or_(refusal)).to_be_visible(timeout=15_000)
+            if refusal.is_visible():  # loopback targets are refused unless the stack allows them
+                expect(refusal).to_contain_text("The channel was not saved")
+                expect(refusal).to_contain_text(re.compile("loopback|refused|private", re.I))
+                check_page(page, "notifications-refused", screenshots)
+                form.get_by_label("URL").fill("https://example.invalid/hook")
+                form.get_by_role("button", name="Save channel").click()
+            expect(row).to_be_visible(timeout=15_000)
+            expect(row).to_contain_text("webhook")
+            expect(row).to_contain_text("secret: ********")
+            expect(page.get_by_text("e2e-signing-secret")).to_have_count(0)
+
+            row.get_by_role("button", name="Test console e2e hook").click()
+            # a test send that ran (ok or not) and a refused one (429 …) both answer in an alert
+            answer = channels.get_by_role("alert").filter(has_text="Test of console e2e hook")
+            expect(answer).to_contain_text(
+                re.compile("Test of console e2e hook (failed|delivered|was refused)"), timeout=30_000
+            )
+            check_page(page, "notifications-tested", screenshots)
+
+            page.get_by_role("button", name="New routing rule").click()
+            rule_form = page.get_by_role("form", name="New routing rule")
+            rule_form.get_by_role("checkbox", name="CLOSED").check()
+            rule_form.get_by_role("button", name="Save rule").click()
+            rule = (
+                page.get_by_role("table", name="Routing rules")
+                .get_by_role("row")
+                .filter(has_text="console e2e hook")
+            )
+            expect(rule).to_contain_text("OPEN, CLOSED", timeout=15_000)
+            check_page(page, "notifications-rule", screenshots)
+            rule.get_by_role("button", name=re.compile("Delete routing rule")).click()
+            expect(rule).to_have_count(0, timeout=15_000)
+            row.get_by_role("button", name="Delete console e2e hook").click()
+            expect(row).to_have_count(0, timeout=15_000)
+
+            page.get_by_role("navigation").get_by_role("link", name="Deliveries").click()
+            expect(page.get_by_role("heading", name="Deliveries")).to_be_visible()
+            jobs = page.get_by_role("table", name="Delivery jobs")
+            expect(jobs.or_(page.get_by_text("No delivery jobs"))).to_be_visible(timeout=15_000)
+            check_page(page, "deliveries", screenshots)
+            page.locator("label[for$='-COMPLETED']").click()  # the segmented control's label
+            expect(jobs.or_(page.get_by_text("No COMPLETED delivery jobs"))).to_be_visible(timeout=15_000)
+            if jobs.is_visible():
+                first = jobs.get_by_role("row").nth(1)
+                expect(first).to_contain_text("COMPLETED")
+                first.get_by_role("button", name=re.compile("Attempts of job")).click()
+                drawer = page.get_by_role("dialog")
+                expect(drawer.get_by_role("table", name=re.compile("Attempts of job"))).to_contain_text("OK")
+                check_page(page, "deliveries-attempts", screenshots)
+        finally:
+            browser.close()

@@ -5,11 +5,13 @@ import { SignInPage } from "./auth/SignInPage";
 import { Loading } from "./components/States";
 import { AlertsPage } from "./pages/AlertsPage";
 import { DashboardPage } from "./pages/DashboardPage";
+import { DeliveriesPage } from "./pages/DeliveriesPage";
 import { DeviceDetailPage } from "./pages/DeviceDetailPage";
 import { DevicesPage } from "./pages/DevicesPage";
 import { EscalationPage } from "./pages/EscalationPage";
 import { MaintenancePage } from "./pages/MaintenancePage";
 import { NotFoundPage } from "./pages/NotFoundPage";
+import { NotificationsPage } from "./pages/NotificationsPage";
 import { OnCallPage } from "./pages/OnCallPage";
 import { RulesPage } from "./pages/RulesPage";
 import { TenantsPage } from "./pages/TenantsPage";
@@ -99,6 +101,22 @@ function SignedInRoutes() {
           element={
             <RequireAccess allowed={tenantUser} what="the maintenance windows of a tenant">
               <MaintenancePage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="notifications"
+          element={
+            <RequireAccess allowed={tenantUser} what="the notification channels of a tenant">
+              <NotificationsPage />
+            </RequireAccess>
+          }
+        />
+        <Route
+          path="deliveries"
+          element={
+            <RequireAccess allowed={tenantUser} what="the deliveries of a tenant">
+              <DeliveriesPage />
             </RequireAccess>
           }
         />

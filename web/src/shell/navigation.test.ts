@@ -16,6 +16,8 @@ describe("navigation by role", () => {
       "On-call",
       "Escalation",
       "Maintenance",
+      "Notifications",
+      "Deliveries",
     ]);
   });
 

@@ -20,6 +20,8 @@ export const NAV_ENTRIES: NavEntry[] = [
   { group: "Monitoring", label: "On-call", path: "/oncall", allowed: tenantUser },
   { group: "Monitoring", label: "Escalation", path: "/escalation", allowed: tenantUser },
   { group: "Monitoring", label: "Maintenance", path: "/maintenance", allowed: tenantUser },
+  { group: "Data & integrations", label: "Notifications", path: "/notifications", allowed: tenantUser },
+  { group: "Data & integrations", label: "Deliveries", path: "/deliveries", allowed: tenantUser },
   { group: "Operations", label: "Tenants", path: "/operator/tenants", allowed: operator },
 ];
 
