@@ -1,7 +1,8 @@
 /** One device's metric over the backtest window with the rule's threshold line and the periods its
  * condition held shaded. Lazy-loaded (tree-shaken ECharts), like StatusChart. */
-import { useEffect, useRef } from "react";
+import { useEffect } from "react";
 import * as echarts from "echarts/core";
+import { useEChart } from "./useEChart";
 import { LineChart } from "echarts/charts";
 import {
   GridComponent,
@@ -26,20 +27,7 @@ export interface BacktestChartProps {
 const COLORS = ["#1c7ed6", "#7048e8", "#0b7285", "#5c940d"];
 
 export default function BacktestChart({ deviceId, series, thresholds, firing, description }: BacktestChartProps) {
-  const element = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-
-  useEffect(() => {
-    if (!element.current) return;
-    chart.current = echarts.init(element.current, undefined, { renderer: "svg" });
-    const resize = () => chart.current?.resize();
-    window.addEventListener("resize", resize);
-    return () => {
-      window.removeEventListener("resize", resize);
-      chart.current?.dispose();
-      chart.current = null;
-    };
-  }, []);
+  const { element, chart } = useEChart("svg");
 
   useEffect(() => {
     const metrics = Object.keys(series.series);

@@ -1,7 +1,8 @@
 /** One metric of a device over time: the average as a line, min–max as a band. The columnar chart
  * API's arrays go to ECharts as they are. Tree-shaken and lazy-loaded (see StatusChart). */
-import { useEffect, useRef } from "react";
+import { useEffect } from "react";
 import * as echarts from "echarts/core";
+import { useEChart } from "./useEChart";
 import { LineChart } from "echarts/charts";
 import { DataZoomComponent, GridComponent, TooltipComponent } from "echarts/components";
 import { CanvasRenderer } from "echarts/renderers";
@@ -21,20 +22,7 @@ function zip(timestamps: number[], values: (number | null)[]): [number, number |
 }
 
 export default function MetricChart({ metric, timestamps, columns, label }: MetricChartProps) {
-  const element = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-
-  useEffect(() => {
-    if (!element.current) return;
-    chart.current = echarts.init(element.current, undefined, { renderer: "canvas" });
-    const resize = () => chart.current?.resize();
-    window.addEventListener("resize", resize);
-    return () => {
-      window.removeEventListener("resize", resize);
-      chart.current?.dispose();
-      chart.current = null;
-    };
-  }, []);
+  const { element, chart } = useEChart("canvas");
 
   useEffect(() => {
     // the band: min as an invisible base, max−min stacked on it

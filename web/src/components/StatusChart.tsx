@@ -1,7 +1,8 @@
 /** Device status donut. ECharts is tree-shaken (echarts/core + the pieces used) and this module is
  * lazy-loaded, so the chart library is not in the initial bundle. */
-import { useEffect, useRef } from "react";
+import { useEffect } from "react";
 import * as echarts from "echarts/core";
+import { useEChart } from "./useEChart";
 import { PieChart } from "echarts/charts";
 import { LegendComponent, TooltipComponent } from "echarts/components";
 import { SVGRenderer } from "echarts/renderers";
@@ -15,20 +16,7 @@ export interface StatusCounts {
 }
 
 export default function StatusChart({ counts }: { counts: StatusCounts }) {
-  const element = useRef<HTMLDivElement>(null);
-  const chart = useRef<echarts.ECharts | null>(null);
-
-  useEffect(() => {
-    if (!element.current) return;
-    chart.current = echarts.init(element.current, undefined, { renderer: "svg" });
-    const resize = () => chart.current?.resize();
-    window.addEventListener("resize", resize);
-    return () => {
-      window.removeEventListener("resize", resize);
-      chart.current?.dispose();
-      chart.current = null;
-    };
-  }, []);
+  const { element, chart } = useEChart("svg");
 
   useEffect(() => {
     chart.current?.setOption({
